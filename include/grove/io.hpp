@@ -1,0 +1,58 @@
+// io.hpp — cooperative file-descriptor I/O.
+//
+// Each call tries the system call first and parks the calling greenlet only if it would block
+// (EAGAIN), until the hub sees the fd ready; other greenlets run meanwhile. Errors are thrown as
+// std::system_error naming the call and the fd; GreenletExit and TimeoutError come through as
+// everywhere else. One greenlet may wait to read and one to write an fd at a time: a second one
+// gets grove::UsageError rather than a silent hang.
+//
+// Descriptors used here are switched to O_NONBLOCK on first use (accept() and the tcp_ helpers
+// return them that way already). Close them with grove::close(), which wakes any greenlet
+// still waiting on the fd with EBADF before the number can be reused.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "time.hpp"
+
+namespace grove {
+
+void wait_readable(int fd);
+void wait_writable(int fd);
+// false if `timeout` passed before the fd became ready.
+bool wait_readable(int fd, Duration timeout);
+bool wait_writable(int fd, Duration timeout);
+
+// Bytes read; 0 at end of file.
+std::size_t read(int fd, void* buf, std::size_t n);
+// Bytes written: at least one unless n == 0.
+std::size_t write(int fd, const void* buf, std::size_t n);
+void write_all(int fd, const void* buf, std::size_t n);
+
+std::size_t recv(int fd, void* buf, std::size_t n, int flags = 0);
+// MSG_NOSIGNAL is always added: a closed peer is an EPIPE error, not a SIGPIPE.
+std::size_t send(int fd, const void* buf, std::size_t n, int flags = 0);
+void send_all(int fd, const void* buf, std::size_t n);
+
+// The connection's fd, non-blocking and close-on-exec.
+int accept(int listen_fd, sockaddr* addr = nullptr, socklen_t* addrlen = nullptr);
+// Connects fd (non-blocking connect, wait, SO_ERROR). Throws std::system_error (ECONNREFUSED …).
+void connect(int fd, const sockaddr* addr, socklen_t addrlen);
+
+// Wakes greenlets waiting on fd (they get EBADF), forgets it, closes it.
+void close(int fd);
+// Puts O_NONBLOCK on fd if it is not there yet.
+void set_nonblocking(int fd);
+
+// Conveniences for numeric addresses ("127.0.0.1", "::1"): a listening TCP socket (SO_REUSEADDR;
+// port 0 picks a free one) and a connected one. Both non-blocking and close-on-exec.
+int tcp_listen(const std::string& host, std::uint16_t port, int backlog = 1024);
+int tcp_connect(const std::string& host, std::uint16_t port);
+// The local port a socket is bound to.
+std::uint16_t local_port(int fd);
+
+}  // namespace grove

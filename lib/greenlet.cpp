@@ -1,0 +1,102 @@
+// greenlet.cpp — context creation and switching; the only user of Boost.Context (see greenlet.hpp).
+#include "greenlet.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include "hub.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define GROVE_ASAN 1
+#endif
+
+namespace ctx = boost::context::detail;
+
+// libstdc++/libsupc++: the per-thread record of exceptions being handled (caught, not yet
+// finished) and thrown but not yet caught. Its layout is the Itanium C++ ABI's.
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+
+namespace grove::detail {
+
+namespace {
+
+struct EhGlobals {
+  void* caught;
+  unsigned int uncaught;
+};
+
+EhGlobals* eh_globals() noexcept { return reinterpret_cast<EhGlobals*>(__cxa_get_globals()); }
+
+// Runs in the greenlet that was just switched to, on its own stack. `t.data` is the greenlet
+// that switched away (its context is saved here), or null when that one died.
+void on_arrival(Hub* hub, ctx::transfer_t t, [[maybe_unused]] GreenletCore* self) noexcept {
+  auto* prev = static_cast<GreenletCore*>(t.data);
+#if GROVE_ASAN
+  const void* prev_bottom = nullptr;
+  std::size_t prev_size = 0;
+  __sanitizer_finish_switch_fiber(self->asan_fake_stack, &prev_bottom, &prev_size);
+  if (prev && prev->is_root && !prev->asan_bottom) {  // learn the native stack's bounds
+    prev->asan_bottom = prev_bottom;
+    prev->asan_size = prev_size;
+  }
+#endif
+  if (prev)
+    prev->fctx = t.fctx;
+  else
+    hub->stacks().release(std::exchange(hub->dying_stack(), Stack{}));
+}
+
+void entry(ctx::transfer_t t) noexcept {
+  Hub* hub = Hub::get_if();
+  GreenletCore* self = hub->current();
+  on_arrival(hub, t, self);
+  if (self->is_hub) hub->loop();
+  run_and_exit(self);
+}
+
+void swap_eh_state(GreenletCore* from, GreenletCore* to) noexcept {
+  EhGlobals* eh = eh_globals();
+  if (from) {
+    from->eh_caught = eh->caught;
+    from->eh_uncaught = eh->uncaught;
+  }
+  eh->caught = to->eh_caught;
+  eh->uncaught = to->eh_uncaught;
+}
+
+}  // namespace
+
+void prepare_context(GreenletCore* g) {
+  g->stack = g->hub->stacks().acquire(g->stack_size);
+  g->fctx = ctx::make_fcontext(g->stack.top(), g->stack.usable(), &entry);
+  g->asan_bottom = g->stack.bottom();
+  g->asan_size = g->stack.usable();
+  g->started = true;
+}
+
+void switch_to(GreenletCore* from, GreenletCore* to) noexcept {
+  Hub* hub = from->hub;
+  hub->set_current(to);
+  to->state = State::running;
+  swap_eh_state(from, to);
+#if GROVE_ASAN
+  __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->asan_bottom, to->asan_size);
+#endif
+  ctx::transfer_t t = ctx::jump_fcontext(std::exchange(to->fctx, nullptr), from);
+  on_arrival(hub, t, from);
+}
+
+void switch_away_dead(GreenletCore* to) noexcept {
+  Hub* hub = to->hub;
+  hub->set_current(to);
+  to->state = State::running;
+  swap_eh_state(nullptr, to);
+#if GROVE_ASAN
+  __sanitizer_start_switch_fiber(nullptr, to->asan_bottom, to->asan_size);
+#endif
+  ctx::jump_fcontext(std::exchange(to->fctx, nullptr), nullptr);
+  __builtin_unreachable();
+}
+
+}  // namespace grove::detail

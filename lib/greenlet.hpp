@@ -1,0 +1,109 @@
+// greenlet.hpp — the runtime object behind every grove::Greenlet handle, and the context switch.
+//
+// greenlet.cpp is the only user of Boost.Context. It uses the fcontext layer (make_fcontext /
+// jump_fcontext) rather than boost::context::fiber because grove switches symmetrically between
+// many greenlets (A can hand over to B directly, without going through the hub), allocates
+// its own guarded stacks, and must never unwind a parked greenlet's stack from a destructor at
+// thread exit, which is what a destroyed `fiber` does. Each switch also swaps the C++ runtime's
+// per-thread "exceptions in flight" state (__cxa_get_globals), which Boost.Context 1.74 does not:
+// a greenlet parked inside a catch block must not change std::uncaught_exceptions() or `throw;`
+// in another one.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <string>
+
+#include "grove/detail/core.hpp"
+#include "stack.hpp"
+#include "timer_heap.hpp"
+#include "waiter.hpp"
+
+namespace grove {
+class Timeout;
+}
+
+namespace grove::detail {
+
+class Hub;
+
+enum class State : std::uint8_t {
+  created,  // spawned, not yet run (maybe waiting for spawn_later's delay)
+  ready,    // in the hub's ready queue
+  running,
+  parked,   // waiting in park()
+  dead,
+};
+
+const char* to_string(State s) noexcept;
+
+struct GreenletCore {
+  // Ready-queue links (intrusive: making a greenlet ready never allocates).
+  GreenletCore* next = nullptr;
+  GreenletCore* prev = nullptr;
+  // The hub's list of live greenlets, for the would-block-forever report.
+  GreenletCore* all_next = nullptr;
+  GreenletCore* all_prev = nullptr;
+
+  Hub* hub = nullptr;
+  void* fctx = nullptr;  // saved context while not running
+  Stack stack;           // empty for a thread's own (root) greenlet
+  State state = State::created;
+  bool is_root = false;  // the thread's native stack
+  bool is_hub = false;
+  bool in_queue = false;
+  bool started = false;  // has run at least once (has a context)
+
+  // park/unpark (waiter.hpp)
+  Wake wake = Wake::none;
+  bool kill_pending = false;  // sticky: every later park returns Wake::killed at once
+  std::uint64_t park_gen = 0;
+  const char* wait_reason = nullptr;
+  int wait_fd = -1;
+  TimerNode timer;
+  std::int64_t park_deadline = kNever;  // the caller's own deadline of the current park
+  Timeout* timeouts = nullptr;          // innermost grove::Timeout scope
+
+  // C++ runtime exception state while switched out.
+  void* eh_caught = nullptr;
+  unsigned int eh_uncaught = 0;
+
+  // Result and joining.
+  Body* body = nullptr;
+  std::exception_ptr error;
+  bool killed = false;          // ended by GreenletExit
+  bool error_observed = false;  // someone looked at `error`: do not log it as lost
+  WaitList joiners;
+
+  int refs = 1;
+  std::size_t alloc_align = 0;  // the block was allocated with this alignment
+  std::uint64_t id = 0;
+  std::size_t stack_size = 0;
+  std::string name;
+
+  // AddressSanitizer fiber bookkeeping (unused otherwise).
+  void* asan_fake_stack = nullptr;
+  const void* asan_bottom = nullptr;
+  std::size_t asan_size = 0;
+
+  bool is_parked() const noexcept { return state == State::parked; }
+  const char* display_name() const noexcept { return name.c_str(); }
+};
+
+// Switch from `from` (the running greenlet) to `to`, which has a context: it ran before, or
+// prepare_context() gave it one. Returns when some greenlet switches back to `from`.
+void switch_to(GreenletCore* from, GreenletCore* to) noexcept;
+// The running greenlet has finished and left its stack in hub->dying_stack(): switch to `to`,
+// which releases that stack once it runs on its own.
+[[noreturn]] void switch_away_dead(GreenletCore* to) noexcept;
+// Gives a greenlet that never ran a stack and an initial context. Throws std::system_error.
+void prepare_context(GreenletCore* g);
+
+// Lifecycle (lifecycle.cpp).
+GreenletCore* make_root(Hub* hub);
+GreenletCore* make_hub_greenlet(Hub* hub);
+void run_and_exit(GreenletCore* g) noexcept;  // a spawned greenlet's whole life, on its stack
+void fail_unstarted(GreenletCore* g, std::exception_ptr e) noexcept;
+void release_core(GreenletCore* g) noexcept;  // refs dropped to 0
+
+}  // namespace grove::detail

@@ -1,0 +1,345 @@
+// hub.cpp — grove's scheduler: one hub per OS thread.
+//
+// Design
+// ------
+// Every thread that uses grove has a Hub, created by its first grove call. The thread's own stack
+// becomes the hub's *root* greenlet (main() is a greenlet, as in gevent); the hub's event loop runs
+// in a greenlet of its own, with its own stack. Greenlets of one hub never run in parallel and
+// never move to another thread: the only switch points are the blocking calls of grove's API
+// (and, under the interposer, of libc), so code between two of them runs atomically.
+//
+// Blocking is one mechanism (waiter.cpp): the running greenlet records why it parks (a reason, a
+// deadline, an fd) and calls reschedule(). Waking is one mechanism too: unpark() checks the
+// greenlet's park generation and puts it on the tail of the ready queue with the cause.
+//
+// The loop has a fixed order, like redis' ae:
+//
+//     1. timeout = 0 if a greenlet is ready, else until the earliest timer, else infinite;
+//        nothing ready, no timer, no fd waited on, nothing expected from another thread:
+//        wake the root with Wake::blocked_forever instead of sleeping for ever;
+//     2. poll (epoll) and unpark each fd's waiter; run callbacks posted by other threads;
+//     3. fire due timers (deadlines of parks, delayed spawns);
+//     4. run ready greenlets, in FIFO order, for a batch of up to kBatch switches.
+//
+// Step 4 does not bounce through the hub between greenlets: a greenlet that parks hands over
+// directly to the next ready one (one context switch instead of two), and only when the batch
+// is spent or the queue is empty does control return to the hub for steps 1–3. The batch bound
+// keeps greenlets that yield in a loop from starving I/O and timers; when nobody waits on an fd
+// and other greenlets are ready, step 2 is skipped entirely, so pure switching costs no syscall.
+//
+// Rejected alternatives: a switch to the hub after every park (gevent's and libev's shape) costs
+// a second context switch per handover — about half of P1's budget; polling with a zero timeout
+// before every batch costs a syscall that pure CPU work does not need; a priority for newly
+// spawned greenlets (Go's runnext) makes start order surprising, and lazily allocated stacks
+// already keep spawn trees cheap.
+//
+// Stacks are allocated when a greenlet first runs, not when it is spawned, and return to the
+// pool when it finishes: a million spawned greenlets that each run to completion in turn need
+// one stack, not a million.
+
+#include "hub.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "log.hpp"
+#include "sys.hpp"
+
+namespace grove::detail {
+
+namespace {
+
+constexpr int kBatch = 64;
+constexpr std::size_t kKeptStacks = 4096;
+
+thread_local Hub* tl_hub __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// Deletes the thread's hub when the thread exits, unless greenlets other than the root are still
+// alive: their stacks cannot be unwound safely, so then the hub is left to the OS.
+struct HubOwner {
+  ~HubOwner() {
+    Hub* h = tl_hub;
+    if (!h) return;
+    tl_hub = nullptr;
+    if (h->live_greenlets() == 0 && h->current() == h->root()) {
+      delete h;
+    } else {
+      GROVE_LOG(debug, "thread exits with %zu greenlets alive; leaving their memory to the OS",
+                h->live_greenlets());
+    }
+  }
+};
+thread_local HubOwner tl_hub_owner;
+
+[[noreturn]] void fatal(const char* msg) noexcept {
+  std::fprintf(stderr, "grove: fatal: %s\n", msg);
+  std::abort();
+}
+
+}  // namespace
+
+void install_overflow_handler();  // stack_guard.cpp
+
+Hub& Hub::get() {
+  if (Hub* h = tl_hub) [[likely]]
+    return *h;
+  auto h = std::make_unique<Hub>();
+  tl_hub = h.release();
+  (void)&tl_hub_owner;  // odr-use so the owner is constructed for this thread
+  return *tl_hub;
+}
+
+Hub* Hub::get_if() noexcept { return tl_hub; }
+
+Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
+  root_ = make_root(this);
+  hub_g_ = make_hub_greenlet(this);
+  current_ = root_;
+  install_overflow_handler();
+  GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
+            StackPool::guard_method() == GuardMethod::guard_install ? "MADV_GUARD_INSTALL" : "mprotect");
+}
+
+Hub::~Hub() {
+  stacks_.release(std::exchange(hub_g_->stack, Stack{}));
+  release_core(hub_g_);
+  release_core(root_);
+}
+
+// --- ready queue --------------------------------------------------------------------------------
+
+void Hub::make_ready(GreenletCore* g) noexcept {
+  g->state = State::ready;
+  if (g->in_queue) return;
+  g->in_queue = true;
+  g->next = nullptr;
+  g->prev = tail_;
+  if (tail_)
+    tail_->next = g;
+  else
+    head_ = g;
+  tail_ = g;
+}
+
+void Hub::unqueue(GreenletCore* g) noexcept {
+  if (!g->in_queue) return;
+  (g->prev ? g->prev->next : head_) = g->next;
+  (g->next ? g->next->prev : tail_) = g->prev;
+  g->next = g->prev = nullptr;
+  g->in_queue = false;
+}
+
+GreenletCore* Hub::pick_next() noexcept {
+  while (head_ && budget_ > 0) {
+    --budget_;
+    GreenletCore* g = head_;
+    unqueue(g);
+    if (g->started || g->is_root) return g;
+    // First run: give it a stack. Without memory it fails like any greenlet that threw.
+    try {
+      prepare_context(g);
+      return g;
+    } catch (...) {
+      fail_unstarted(g, std::current_exception());
+    }
+  }
+  return hub_g_;
+}
+
+void Hub::reschedule() noexcept {
+  GreenletCore* self = current_;
+  GreenletCore* next = pick_next();
+  if (next == self) {
+    self->state = State::running;
+    return;
+  }
+  if (next == hub_g_ && self == hub_g_) return;
+  switch_to(self, next);
+}
+
+void Hub::exit_current() noexcept {
+  GreenletCore* self = current_;
+  dying_stack_ = std::exchange(self->stack, Stack{});
+  GreenletCore* next = pick_next();
+  unref(self);  // the scheduler's reference; may free self (its stack is in dying_stack_)
+  switch_away_dead(next);
+}
+
+// --- registry -------------------------------------------------------------------------------------
+
+void Hub::adopt(GreenletCore* g) noexcept {
+  g->all_prev = nullptr;
+  g->all_next = all_;
+  if (all_) all_->all_prev = g;
+  all_ = g;
+  ++live_;
+}
+
+void Hub::disown(GreenletCore* g) noexcept {
+  (g->all_prev ? g->all_prev->all_next : all_) = g->all_next;
+  if (g->all_next) g->all_next->all_prev = g->all_prev;
+  --live_;
+}
+
+// --- the loop -------------------------------------------------------------------------------------
+
+void Hub::loop() noexcept {
+  for (;;) {
+    bool posted = run_posted();
+    std::int64_t timeout;
+    if (head_ || posted) {
+      timeout = 0;
+    } else if (TimerNode* t = timers_.top()) {
+      timeout = std::max<std::int64_t>(0, t->deadline - now_ns());
+    } else if (fd_waiters_ > 0 || external_ > 0 || posted_flag_.load(std::memory_order_acquire)) {
+      timeout = -1;
+    } else {
+      report_blocked_forever();
+      continue;
+    }
+    if (timeout != 0 || fd_waiters_ > 0 || external_ > 0) {
+      try {
+        poller_.wait(timeout, [this](const PollEvent& ev) { on_poll_event(ev); });
+      } catch (const std::exception& e) {
+        fatal(e.what());
+      }
+      run_posted();
+    }
+    if (!timers_.empty()) fire_timers(now_ns());
+    budget_ = kBatch;
+    if (GreenletCore* g = pick_next(); g != hub_g_) switch_to(hub_g_, g);
+  }
+}
+
+void Hub::fire_timers(std::int64_t now) noexcept {
+  while (TimerNode* n = timers_.pop_due(now)) {
+    auto* g = static_cast<GreenletCore*>(n->owner);
+    if (g->state == State::created)
+      make_ready(g);  // spawn_later's delay is over
+    else
+      unpark(g, g->park_gen, Wake::deadline);
+  }
+}
+
+bool Hub::run_posted() {
+  if (!posted_flag_.load(std::memory_order_acquire)) return false;
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(posted_mu_);
+    batch.swap(posted_);
+    posted_flag_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& fn : batch) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      GROVE_LOG(error, "callback posted to the hub threw: %s", e.what());
+    }
+  }
+  return !batch.empty();
+}
+
+void Hub::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(posted_mu_);
+    posted_.push_back(std::move(fn));
+    posted_flag_.store(true, std::memory_order_release);
+  }
+  poller_.notify();
+}
+
+void Hub::report_blocked_forever() noexcept {
+  if (!root_->is_parked()) fatal("the hub has nothing to run and the thread's root greenlet is not waiting");
+  std::string report = "grove: '" + root_->name + "' would block forever in '" +
+                       (root_->wait_reason ? root_->wait_reason : "?") +
+                       "': no greenlet is ready, no timer is pending and no fd is being waited on";
+  std::size_t listed = 0;
+  for (GreenletCore* g = all_; g; g = g->all_next) {
+    if (g == root_ || !g->is_parked()) continue;
+    if (listed == 0) report += ". Also parked:";
+    if (++listed > 10) {
+      report += " …";
+      break;
+    }
+    report += " '" + g->name + "' in '" + (g->wait_reason ? g->wait_reason : "?") + "'";
+    if (g->wait_fd >= 0) report += " (fd " + std::to_string(g->wait_fd) + ")";
+    report += ";";
+  }
+  blocked_report_ = std::move(report);
+  GROVE_LOG(debug, "%s", blocked_report_.c_str());
+  unpark(root_, root_->park_gen, Wake::blocked_forever);
+}
+
+// --- file descriptors -----------------------------------------------------------------------------
+
+int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake) {
+  if (fd < 0) return -EBADF;
+  FdEntry& e = fds_.get(fd);
+  if (e.unpollable) {
+    *wake = Wake::fd_ready;
+    return 0;
+  }
+  if (!e.registered) {
+    int r = poller_.add(fd, FdTable::token(fd, e));
+    if (r == -EPERM) {  // regular file or similar: always "ready", the syscall will not block
+      e.unpollable = true;
+      *wake = Wake::fd_ready;
+      return 0;
+    }
+    if (r < 0) return r;
+    e.registered = true;
+  }
+  if (bool& flag = e.ready_flag(in); flag) {
+    flag = false;
+    *wake = Wake::fd_ready;
+    return 0;
+  }
+  GreenletCore*& slot = e.slot(in);
+  if (slot && slot != current_) return -EBUSY;
+  slot = current_;
+  ++fd_waiters_;
+  Wake w = park(reason, deadline_ns, fd);
+  --fd_waiters_;
+  if (GreenletCore*& s = e.slot(in); s == current_) s = nullptr;
+  *wake = w;
+  return 0;
+}
+
+GreenletCore* Hub::fd_waiter(int fd, Interest in) noexcept {
+  FdEntry* e = fds_.find(fd);
+  return e ? e->slot(in) : nullptr;
+}
+
+void Hub::on_poll_event(const PollEvent& ev) noexcept {
+  const int fd = FdTable::token_fd(ev.token);
+  FdEntry* e = fds_.find(fd);
+  if (!e || e->gen != FdTable::token_gen(ev.token)) return;  // for a closed, maybe reused, number
+  auto wake = [&](Interest in) {
+    GreenletCore* g = e->slot(in);
+    if (g && g->is_parked() && g->wait_fd == fd)
+      unpark(g, g->park_gen, Wake::fd_ready);
+    else
+      e->ready_flag(in) = true;
+  };
+  if (ev.readable) wake(Interest::read);
+  if (ev.writable) wake(Interest::write);
+}
+
+void Hub::forget_fd(int fd) noexcept {
+  FdEntry* e = fds_.find(fd);
+  if (!e) return;
+  for (Interest in : {Interest::read, Interest::write}) {
+    if (GreenletCore* g = std::exchange(e->slot(in), nullptr); g && g->is_parked())
+      unpark(g, g->park_gen, Wake::fd_closed);
+  }
+  if (e->registered) poller_.remove(fd);
+  const std::uint32_t gen = e->gen + 1;
+  *e = FdEntry{};
+  e->gen = gen;
+}
+
+}  // namespace grove::detail

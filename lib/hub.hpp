@@ -1,0 +1,113 @@
+// hub.hpp — one event loop per OS thread; the design of grove's scheduler is in hub.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fd_table.hpp"
+#include "greenlet.hpp"
+#include "poller.hpp"
+#include "stack.hpp"
+#include "timer_heap.hpp"
+#include "waiter.hpp"
+
+namespace grove::detail {
+
+class Hub {
+ public:
+  // This thread's hub, created on first use (the calling code becomes its root greenlet).
+  static Hub& get();
+  static Hub* get_if() noexcept;
+
+  Hub();
+  ~Hub();
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  GreenletCore* current() const noexcept { return current_; }
+  GreenletCore* root() const noexcept { return root_; }
+  void set_current(GreenletCore* g) noexcept { current_ = g; }
+
+  // --- scheduling ---------------------------------------------------------------------------
+  void make_ready(GreenletCore* g) noexcept;  // to the tail of the ready queue
+  void unqueue(GreenletCore* g) noexcept;     // out of the ready queue, if in it
+  // The running greenlet has parked or queued itself: run others until it is switched back to.
+  void reschedule() noexcept;
+  // The running greenlet has finished; its scheduler reference is dropped here.
+  [[noreturn]] void exit_current() noexcept;
+  // Body of the hub greenlet (never returns).
+  [[noreturn]] void loop() noexcept;
+
+  // --- greenlet registry --------------------------------------------------------------------
+  void adopt(GreenletCore* g) noexcept;   // a new greenlet of this thread
+  void disown(GreenletCore* g) noexcept;  // its memory is about to be freed
+  std::uint64_t next_id() noexcept { return ++last_id_; }
+  std::size_t live_greenlets() const noexcept { return live_; }
+
+  // --- timers -------------------------------------------------------------------------------
+  TimerHeap& timers() noexcept { return timers_; }
+
+  // --- file descriptors ---------------------------------------------------------------------
+  // Parks the running greenlet until fd may be ready for `in`, the deadline, or an interruption.
+  // Returns 0 and the cause in *wake, or -errno: -EBUSY if another greenlet already waits on fd
+  // in that direction, -EBADF if fd is not open.
+  int wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake);
+  // Before fd is closed: wakes its waiters with Wake::fd_closed, deregisters it, and gives the
+  // number a new generation so nothing stale reaches its next owner.
+  void forget_fd(int fd) noexcept;
+  FdTable& fds() noexcept { return fds_; }
+  GreenletCore* fd_waiter(int fd, Interest in) noexcept;
+
+  // --- other threads ------------------------------------------------------------------------
+  // Runs fn on this hub's thread, in the hub, soon. Callable from any thread.
+  void post(std::function<void()> fn);
+  // While held, the hub counts on a wake-up from another thread (an offloaded call) and does not
+  // report "would block forever". Hub thread only.
+  void hold_external() noexcept { ++external_; }
+  void release_external() noexcept { --external_; }
+
+  StackPool& stacks() noexcept { return stacks_; }
+  // Where the dying greenlet leaves its stack for the greenlet it switches to.
+  Stack& dying_stack() noexcept { return dying_stack_; }
+  // Set when the root was woken with Wake::blocked_forever: who was parked on what.
+  const std::string& blocked_report() const noexcept { return blocked_report_; }
+
+ private:
+  GreenletCore* pick_next() noexcept;
+  void fire_timers(std::int64_t now) noexcept;
+  void on_poll_event(const PollEvent& ev) noexcept;
+  bool run_posted();
+  void report_blocked_forever() noexcept;
+
+  GreenletCore* current_ = nullptr;
+  GreenletCore* root_ = nullptr;
+  GreenletCore* hub_g_ = nullptr;
+
+  GreenletCore* head_ = nullptr;  // ready queue
+  GreenletCore* tail_ = nullptr;
+  int budget_ = 0;  // switches left before the hub polls again
+
+  GreenletCore* all_ = nullptr;
+  std::size_t live_ = 0;
+  std::uint64_t last_id_ = 0;
+
+  TimerHeap timers_;
+  Poller poller_;
+  FdTable fds_;
+  std::size_t fd_waiters_ = 0;
+  StackPool stacks_;
+  Stack dying_stack_;
+
+  std::mutex posted_mu_;
+  std::vector<std::function<void()>> posted_;
+  std::atomic<bool> posted_flag_{false};
+  int external_ = 0;
+
+  std::string blocked_report_;
+};
+
+}  // namespace grove::detail

@@ -1,0 +1,88 @@
+// sys.hpp — the raw system calls grove itself makes.
+//
+// Everything here goes through syscall(2), never through the libc wrapper of the same name: the
+// interposer replaces read, close, epoll_wait & co. in the whole process, and grove must not call
+// back into its own hooks. Each function returns the kernel's result, or -errno on failure, and
+// leaves the thread's errno alone so that nothing the hub does leaks into the program's errno.
+#pragma once
+
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct sockaddr;
+struct epoll_event;
+struct msghdr;
+
+namespace grove::sys {
+
+namespace detail {
+template <class... A>
+inline long call(long nr, A... args) noexcept {
+  const int saved = errno;
+  long r = ::syscall(nr, args...);
+  if (r == -1) {
+    r = -errno;
+    errno = saved;
+  }
+  return r;
+}
+}  // namespace detail
+
+inline long read(int fd, void* buf, std::size_t n) noexcept { return detail::call(SYS_read, fd, buf, n); }
+inline long write(int fd, const void* buf, std::size_t n) noexcept {
+  return detail::call(SYS_write, fd, buf, n);
+}
+inline long close(int fd) noexcept { return detail::call(SYS_close, fd); }
+inline long fcntl(int fd, int cmd, long arg = 0) noexcept { return detail::call(SYS_fcntl, fd, cmd, arg); }
+inline long recvfrom(int fd, void* buf, std::size_t n, int flags, sockaddr* from, void* fromlen) noexcept {
+  return detail::call(SYS_recvfrom, fd, buf, n, flags, from, fromlen);
+}
+inline long sendto(int fd, const void* buf, std::size_t n, int flags, const sockaddr* to, unsigned tolen) noexcept {
+  return detail::call(SYS_sendto, fd, buf, n, flags, to, tolen);
+}
+inline long recvmsg(int fd, msghdr* msg, int flags) noexcept { return detail::call(SYS_recvmsg, fd, msg, flags); }
+inline long sendmsg(int fd, const msghdr* msg, int flags) noexcept {
+  return detail::call(SYS_sendmsg, fd, msg, flags);
+}
+inline long accept4(int fd, sockaddr* addr, void* len, int flags) noexcept {
+  return detail::call(SYS_accept4, fd, addr, len, flags);
+}
+inline long connect(int fd, const sockaddr* addr, unsigned len) noexcept {
+  return detail::call(SYS_connect, fd, addr, len);
+}
+inline long socket(int domain, int type, int proto) noexcept { return detail::call(SYS_socket, domain, type, proto); }
+inline long getsockopt(int fd, int level, int name, void* val, void* len) noexcept {
+  return detail::call(SYS_getsockopt, fd, level, name, val, len);
+}
+inline long epoll_create1(int flags) noexcept { return detail::call(SYS_epoll_create1, flags); }
+inline long epoll_ctl(int epfd, int op, int fd, epoll_event* ev) noexcept {
+  return detail::call(SYS_epoll_ctl, epfd, op, fd, ev);
+}
+// epoll_pwait2 (Linux 5.11) takes a timespec: no loss of sub-millisecond precision.
+inline long epoll_pwait2(int epfd, epoll_event* evs, int max, const timespec* timeout) noexcept {
+  return detail::call(SYS_epoll_pwait2, epfd, evs, max, timeout, nullptr, 0);
+}
+inline long epoll_pwait(int epfd, epoll_event* evs, int max, int timeout_ms) noexcept {
+  return detail::call(SYS_epoll_pwait, epfd, evs, max, timeout_ms, nullptr, 0);
+}
+inline long eventfd2(unsigned initval, int flags) noexcept { return detail::call(SYS_eventfd2, initval, flags); }
+inline long madvise(void* addr, std::size_t len, int advice) noexcept {
+  return detail::call(SYS_madvise, addr, len, advice);
+}
+inline long mprotect(void* addr, std::size_t len, int prot) noexcept {
+  return detail::call(SYS_mprotect, addr, len, prot);
+}
+inline long munmap(void* addr, std::size_t len) noexcept { return detail::call(SYS_munmap, addr, len); }
+inline void* mmap(void* addr, std::size_t len, int prot, int flags, int fd, long off) noexcept {
+  const int saved = errno;
+  long r = ::syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  errno = saved;
+  return reinterpret_cast<void*>(r);  // MAP_FAILED is (void*)-1 either way
+}
+
+}  // namespace grove::sys
