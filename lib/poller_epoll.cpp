@@ -47,7 +47,7 @@ void Poller::remove(int fd) noexcept { sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, 
 
 int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEvent&)>& on_event) {
   epoll_event evs[kMaxEvents];
-  long n;
+  long n = 0;
   if (have_pwait2_) {
     timespec ts{};
     timespec* tsp = nullptr;

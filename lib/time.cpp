@@ -58,6 +58,14 @@ void sleep(Duration d) {
   if (w != detail::Wake::deadline) detail::raise_if_interrupted(w);
 }
 
+void sleep_until(Clock::time_point t) {
+  // libstdc++'s steady_clock is CLOCK_MONOTONIC, the clock of every grove deadline.
+  const std::int64_t deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  if (deadline <= detail::now_ns()) return yield();
+  detail::Wake w = detail::park("sleep", deadline);
+  if (w != detail::Wake::deadline) detail::raise_if_interrupted(w);
+}
+
 Timeout::Timeout(Duration d) {
   detail::GreenletCore* self = detail::current();
   owner_ = self;

@@ -12,6 +12,9 @@ using Duration = std::chrono::nanoseconds;
 // Park the calling greenlet for `d`; other greenlets run meanwhile. sleep(0) (or a negative
 // duration) yields: every other ready greenlet runs once before the caller continues.
 void sleep(Duration d);
+// Park until the steady clock reaches `t` (a time in the past only yields). Greenlets sleeping
+// until the same instant wake in the order they went to sleep.
+void sleep_until(Clock::time_point t);
 // Same as sleep(0).
 void yield();
 

@@ -15,7 +15,7 @@
 namespace grove {
 
 struct SpawnOptions {
-  std::string name;            // shown in logs, errors and stack-overflow reports
+  std::string name{};          // shown in logs, errors and stack-overflow reports
   std::size_t stack_size = 0;  // usable bytes; 0: GROVE_STACK_SIZE or 128 KiB
 };
 

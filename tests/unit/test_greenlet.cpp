@@ -1,0 +1,266 @@
+// Greenlet lifecycle: spawn, values, exceptions, join, kill, spawn_later, joinall, wait_any.
+#include <gtest/gtest.h>
+
+#include <grove/grove.hpp>
+
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+TEST(Greenlet, ReturnsValueThroughGet) {
+  auto g = grove::spawn([] { return 6 * 7; });
+  EXPECT_FALSE(g.ready());  // spawned, not yet run: runs once the caller blocks
+  EXPECT_EQ(g.get(), 42);
+  EXPECT_TRUE(g.ready());
+  EXPECT_TRUE(g.successful());
+  EXPECT_EQ(g.get(), 42);  // get is repeatable
+}
+
+TEST(Greenlet, PassesArgumentsByValueLikeStdThread) {
+  std::string s = "abc";
+  auto g = grove::spawn([](std::string x, int n) { return x + std::to_string(n); }, s, 5);
+  s = "changed";
+  EXPECT_EQ(g.get(), "abc5");
+}
+
+TEST(Greenlet, MoveOnlyArgumentsAndResults) {
+  auto g = grove::spawn([](std::unique_ptr<int> p) { return std::make_unique<int>(*p + 1); }, std::make_unique<int>(1));
+  EXPECT_EQ(*g.get(), 2);
+}
+
+TEST(Greenlet, VoidGreenlet) {
+  int ran = 0;
+  auto g = grove::spawn([&] { ++ran; });
+  g.get();
+  EXPECT_EQ(ran, 1);
+}
+
+TEST(Greenlet, ExceptionIsRethrownByGet) {
+  auto g = grove::spawn([]() -> int { throw std::out_of_range("nope"); });
+  g.join();
+  EXPECT_TRUE(g.ready());
+  EXPECT_FALSE(g.successful());
+  EXPECT_THROW(g.get(), std::out_of_range);
+  EXPECT_TRUE(g.exception() != nullptr);
+}
+
+TEST(Greenlet, RunsInSpawnOrder) {
+  std::vector<int> order;
+  std::vector<grove::Greenlet<void>> gs;
+  for (int i = 0; i < 10; ++i) gs.push_back(grove::spawn([&order, i] { order.push_back(i); }));
+  grove::joinall(gs);
+  std::vector<int> expected(10);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(order, expected);
+}
+
+TEST(Greenlet, JoinWithTimeout) {
+  auto g = grove::spawn([] { grove::sleep(300ms); });
+  EXPECT_FALSE(g.join(20ms));
+  EXPECT_FALSE(g.ready());
+  EXPECT_TRUE(g.join(5s));
+  EXPECT_TRUE(g.ready());
+}
+
+TEST(Greenlet, JoinSelfIsAnError) {
+  auto g = grove::spawn([] {
+    auto self = grove::current();
+    self.join();
+  });
+  g.join();
+  EXPECT_THROW(g.get(), grove::UsageError);
+}
+
+TEST(Greenlet, KillRaisesGreenletExitAtTheParkPoint) {
+  bool cleaned_up = false;
+  bool after_sleep = false;
+  auto g = grove::spawn([&] {
+    struct Cleanup {
+      bool& flag;
+      ~Cleanup() { flag = true; }
+    } c{cleaned_up};
+    grove::sleep(10s);
+    after_sleep = true;
+  });
+  grove::sleep(1ms);  // let it park
+  auto t0 = grove::Clock::now();
+  g.kill();
+  EXPECT_LT(grove::Clock::now() - t0, 1s);
+  EXPECT_TRUE(g.ready());
+  EXPECT_TRUE(g.killed());
+  EXPECT_TRUE(cleaned_up);  // its stack was unwound
+  EXPECT_FALSE(after_sleep);
+  EXPECT_THROW(g.get(), grove::GreenletExit);
+}
+
+TEST(Greenlet, KillBeforeStartMeansItNeverRuns) {
+  bool ran = false;
+  auto g = grove::spawn([&] { ran = true; });
+  g.kill();
+  EXPECT_TRUE(g.ready());
+  EXPECT_TRUE(g.killed());
+  grove::sleep(5ms);
+  EXPECT_FALSE(ran);
+  EXPECT_THROW(g.get(), grove::GreenletExit);
+}
+
+TEST(Greenlet, KillIsStickySoSwallowingItCannotBlockAgain) {
+  int parks_after_kill = 0;
+  auto g = grove::spawn([&] {
+    try {
+      grove::sleep(10s);
+    } catch (const grove::GreenletExit&) {
+      // A careless catch-all would keep going...
+    }
+    try {
+      grove::sleep(10s);  // ...but every further blocking call raises again
+    } catch (const grove::GreenletExit&) {
+      ++parks_after_kill;
+      throw;
+    }
+  });
+  grove::sleep(1ms);
+  auto t0 = grove::Clock::now();
+  g.kill();
+  EXPECT_LT(grove::Clock::now() - t0, 1s);
+  EXPECT_EQ(parks_after_kill, 1);
+  EXPECT_TRUE(g.killed());
+}
+
+TEST(Greenlet, KillFinishedGreenletIsANoOp) {
+  auto g = grove::spawn([] { return 1; });
+  EXPECT_EQ(g.get(), 1);
+  g.kill();
+  EXPECT_FALSE(g.killed());
+  EXPECT_EQ(g.get(), 1);
+}
+
+TEST(Greenlet, KillNowaitDeliversWithoutWaiting) {
+  auto g = grove::spawn([] { grove::sleep(10s); });
+  grove::sleep(1ms);
+  g.kill_nowait();
+  EXPECT_FALSE(g.ready());  // not run since the kill
+  g.join();
+  EXPECT_TRUE(g.killed());
+}
+
+TEST(Greenlet, SpawnLaterWaitsForItsDelay) {
+  auto t0 = grove::Clock::now();
+  auto g = grove::spawn_later(100ms, [t0] { return grove::Clock::now() - t0; });
+  auto waited = g.get();
+  EXPECT_GE(waited, 100ms);
+  EXPECT_LT(waited, 2s);
+}
+
+TEST(Greenlet, KillDuringSpawnLaterDelay) {
+  bool ran = false;
+  auto g = grove::spawn_later(50ms, [&] { ran = true; });
+  g.kill();
+  grove::sleep(100ms);
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(g.killed());
+}
+
+TEST(Greenlet, JoinallWithTimeoutReportsUnfinished) {
+  std::vector<grove::Greenlet<void>> gs;
+  gs.push_back(grove::spawn([] {}));
+  gs.push_back(grove::spawn([] { grove::sleep(5s); }));
+  EXPECT_FALSE(grove::joinall(gs, 50ms));
+  EXPECT_TRUE(gs[0].ready());
+  EXPECT_FALSE(gs[1].ready());
+  gs[1].kill();
+  EXPECT_TRUE(grove::joinall(gs, 1s));
+}
+
+TEST(Greenlet, WaitAnyReturnsFirstFinished) {
+  std::vector<grove::Greenlet<int>> gs;
+  gs.push_back(grove::spawn([] { grove::sleep(500ms); return 0; }));
+  gs.push_back(grove::spawn([] { grove::sleep(20ms); return 1; }));
+  gs.push_back(grove::spawn([] { grove::sleep(300ms); return 2; }));
+  auto& first = grove::wait_any(gs);
+  EXPECT_EQ(first.get(), 1);
+  EXPECT_FALSE(gs[0].ready());
+  auto none = grove::wait_any(gs, 1ms);  // gs[1] is already finished
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(*none, 1u);
+  for (auto& g : gs) g.kill();
+}
+
+TEST(Greenlet, WaitAnyTimesOut) {
+  std::vector<grove::Greenlet<void>> gs;
+  gs.push_back(grove::spawn([] { grove::sleep(5s); }));
+  EXPECT_FALSE(grove::wait_any(gs, 20ms).has_value());
+  gs[0].kill();
+  EXPECT_THROW(grove::wait_any(std::vector<grove::Greenlet<void>>{}), grove::UsageError);
+}
+
+TEST(Greenlet, NamesAndCurrent) {
+  auto g = grove::spawn(grove::SpawnOptions{.name = "worker"}, [] { return grove::current().name(); });
+  EXPECT_EQ(g.get(), "worker");
+  EXPECT_EQ(g.name(), "worker");
+  EXPECT_EQ(grove::current().name(), "main");
+  auto anon = grove::spawn([] {});
+  EXPECT_EQ(anon.name().rfind("greenlet-", 0), 0u);
+  anon.join();
+}
+
+TEST(Greenlet, HundredThousandSpawnedAndJoined) {
+  constexpr int n = 100'000;
+  std::vector<grove::Greenlet<int>> gs;
+  gs.reserve(n);
+  for (int i = 0; i < n; ++i) gs.push_back(grove::spawn([i] {
+    grove::yield();  // every one of them parks once
+    return i;
+  }));
+  long long sum = 0;
+  for (auto& g : gs) sum += g.get();
+  EXPECT_EQ(sum, static_cast<long long>(n) * (n - 1) / 2);
+}
+
+TEST(Greenlet, UnobservedExceptionIsLogged) {
+  testing::internal::CaptureStderr();
+  {
+    auto g = grove::spawn([] { throw std::runtime_error("lost-in-the-woods"); });
+    grove::sleep(1ms);  // it runs and dies; nobody calls get()
+  }  // last handle gone
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("lost-in-the-woods"), std::string::npos) << err;
+  EXPECT_NE(err.find("greenlet-"), std::string::npos) << err;
+}
+
+TEST(Greenlet, ObservedExceptionIsNotLogged) {
+  testing::internal::CaptureStderr();
+  {
+    auto g = grove::spawn([] { throw std::runtime_error("seen-it"); });
+    EXPECT_THROW(g.get(), std::runtime_error);
+  }
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("seen-it"), std::string::npos) << err;
+}
+
+TEST(Greenlet, FireAndForgetGreenletRunsToCompletion) {
+  int done = 0;
+  grove::spawn([&] {
+    grove::sleep(1ms);
+    ++done;
+  });  // handle dropped at once
+  grove::sleep(50ms);
+  EXPECT_EQ(done, 1);
+}
+
+TEST(Greenlet, NestedSpawnTree) {
+  // Each node spawns two children and sums them: 2^12 leaves.
+  struct Tree {
+    static long run(int depth) {
+      if (depth == 0) return 1;
+      auto a = grove::spawn(&Tree::run, depth - 1);
+      auto b = grove::spawn(&Tree::run, depth - 1);
+      return a.get() + b.get();
+    }
+  };
+  EXPECT_EQ(grove::spawn(&Tree::run, 12).get(), 4096);
+}

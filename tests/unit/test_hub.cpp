@@ -1,0 +1,144 @@
+// The hub: would-block-forever, per-thread hubs, exception state across switches, posting.
+#include <gtest/gtest.h>
+
+#include <grove/grove.hpp>
+
+#include <atomic>
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+#include "hub.hpp"
+#include "waiter.hpp"
+
+using namespace std::chrono_literals;
+
+TEST(Hub, JoiningAGreenletThatWaitsForeverIsReportedNotHung) {
+  grove::detail::WaitList never_notified;
+  auto g = grove::spawn(grove::SpawnOptions{.name = "stuck"}, [&] {
+    grove::detail::WaitNode n = grove::detail::this_waiter();
+    grove::detail::Wake w = grove::detail::park_on(never_notified, n, "test-wait");
+    grove::detail::raise_if_interrupted(w);
+  });
+  try {
+    g.join();
+    FAIL() << "join returned although nothing could finish the greenlet";
+  } catch (const grove::BlockedForever& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("would block forever"), std::string::npos) << what;
+    EXPECT_NE(what.find("'main'"), std::string::npos) << what;
+    EXPECT_NE(what.find("'stuck' in 'test-wait'"), std::string::npos) << what;
+  }
+  g.kill();
+  EXPECT_TRUE(g.killed());
+}
+
+TEST(Hub, WaitingOnAFdIsNotBlockedForever) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto writer = grove::spawn_later(30ms, [&] { grove::write(fds[1], "x", 1); });
+  char c;
+  EXPECT_EQ(grove::read(fds[0], &c, 1), 1u);  // parks on the fd; the timer keeps the hub alive
+  writer.join();
+  grove::close(fds[0]);
+  grove::close(fds[1]);
+}
+
+TEST(Hub, EachThreadHasItsOwnHub) {
+  std::atomic<int> total{0};
+  auto work = [&] {
+    std::vector<grove::Greenlet<int>> gs;
+    for (int i = 0; i < 100; ++i) gs.push_back(grove::spawn([i] {
+      grove::sleep(10ms);
+      return i;
+    }));
+    int sum = 0;
+    for (auto& g : gs) sum += g.get();
+    total += sum;
+    EXPECT_NE(grove::detail::Hub::get_if(), nullptr);
+  };
+  std::thread t1(work), t2(work);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(total.load(), 2 * 4950);
+}
+
+TEST(Hub, PostFromAnotherThreadWakesTheHub) {
+  auto& hub = grove::detail::Hub::get();
+  grove::detail::WaitList list;
+  grove::detail::WaitNode node = grove::detail::this_waiter();
+  hub.hold_external();
+  std::thread other([&hub, &list] {
+    std::this_thread::sleep_for(20ms);  // the hub must really be asleep in epoll when this arrives
+    hub.post([&hub, &list] {
+      hub.release_external();
+      list.wake_one();
+    });
+  });
+  auto t0 = grove::Clock::now();
+  EXPECT_EQ(grove::detail::park_on(list, node, "post-test"), grove::detail::Wake::unparked);
+  EXPECT_LT(grove::Clock::now() - t0, 2s);
+  other.join();
+}
+
+// The C++ runtime keeps "exceptions being handled" per thread; each greenlet must see its own.
+TEST(Hub, ExceptionStateIsPerGreenlet) {
+  int rethrown_ok = 0;
+  int uncaught_seen_by_other = -1;
+  auto a = grove::spawn([&] {
+    try {
+      throw std::runtime_error("from-a");
+    } catch (...) {
+      grove::sleep(10ms);  // park inside the catch block
+      try {
+        throw;  // must rethrow a's exception, not whatever b was handling
+      } catch (const std::runtime_error& e) {
+        if (std::string(e.what()) == "from-a") ++rethrown_ok;
+      }
+    }
+  });
+  auto b = grove::spawn([&] {
+    grove::sleep(1ms);  // a is parked in its catch block now
+    uncaught_seen_by_other = std::uncaught_exceptions();
+    try {
+      throw std::logic_error("from-b");
+    } catch (...) {
+      grove::sleep(20ms);  // a resumes and rethrows while b is in its catch block
+      try {
+        throw;
+      } catch (const std::logic_error& e) {
+        if (std::string(e.what()) == "from-b") ++rethrown_ok;
+      }
+    }
+  });
+  a.get();
+  b.get();
+  EXPECT_EQ(rethrown_ok, 2);
+  EXPECT_EQ(uncaught_seen_by_other, 0);
+}
+
+TEST(Hub, ParkingInADestructorDuringUnwindingKeepsUncaughtCount) {
+  int inside = -1, other = -1;
+  auto a = grove::spawn([&] {
+    struct Parker {
+      int& seen;
+      ~Parker() {
+        grove::sleep(10ms);  // parks while an exception is in flight through this frame
+        seen = std::uncaught_exceptions();
+      }
+    };
+    try {
+      Parker p{inside};
+      throw std::runtime_error("unwinding");
+    } catch (const std::runtime_error&) {
+    }
+  });
+  auto b = grove::spawn([&] {
+    grove::sleep(2ms);
+    other = std::uncaught_exceptions();
+  });
+  a.get();
+  b.get();
+  EXPECT_EQ(inside, 1);
+  EXPECT_EQ(other, 0);
+}
