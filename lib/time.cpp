@@ -43,13 +43,24 @@ void throw_scope_timeout(const GreenletCore* g) {
 
 }  // namespace detail
 
+namespace {
+
+// A yield is a blocking call like any other: a kill or an expired Timeout is raised there, so a
+// loop that only yields can still be stopped.
+void raise_pending(const detail::GreenletCore* self) {
+  if (self->kill_pending) throw GreenletExit{};
+  if (self->timeouts && detail::now_ns() >= detail::scope_deadline(self)) detail::throw_scope_timeout(self);
+}
+
+}  // namespace
+
 void yield() {
   detail::Hub& hub = detail::Hub::get();
   detail::GreenletCore* self = hub.current();
-  if (self->kill_pending) throw GreenletExit{};
+  raise_pending(self);
   hub.make_ready(self);
   hub.reschedule();
-  if (self->kill_pending) throw GreenletExit{};
+  raise_pending(self);
 }
 
 void sleep(Duration d) {

@@ -33,6 +33,15 @@ TEST(Hub, JoiningAGreenletThatWaitsForeverIsReportedNotHung) {
   EXPECT_TRUE(g.killed());
 }
 
+TEST(Hub, MutualJoinIsReportedAsBlockedForever) {
+  auto main_greenlet = grove::current();
+  auto g = grove::spawn(grove::SpawnOptions{.name = "joins-main"}, [main_greenlet] { main_greenlet.join(); });
+  EXPECT_THROW(g.join(), grove::BlockedForever);
+  EXPECT_FALSE(g.ready());
+  g.kill();  // the report does not disturb the other greenlet: it is still parked, and killable
+  EXPECT_TRUE(g.killed());
+}
+
 TEST(Hub, WaitingOnAFdIsNotBlockedForever) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

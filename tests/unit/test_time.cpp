@@ -165,6 +165,22 @@ TEST(Timeout, IsStickyInsideItsScope) {
   EXPECT_LT(grove::Clock::now() - t0, 100ms);
 }
 
+TEST(Timeout, InterruptsALoopThatOnlyYields) {
+  long rounds = 0;
+  auto t0 = grove::Clock::now();
+  try {
+    grove::Timeout t(30ms);
+    for (;;) {
+      ++rounds;
+      grove::yield();
+    }
+  } catch (const grove::TimeoutError&) {
+  }
+  EXPECT_GE(grove::Clock::now() - t0, 30ms);
+  EXPECT_LT(grove::Clock::now() - t0, 1s);
+  EXPECT_GT(rounds, 1);
+}
+
 TEST(Timeout, OwnDeadlineOfJoinIsNotAScopeTimeout) {
   grove::Timeout t(5s);
   auto g = grove::spawn([] { grove::sleep(5s); });
