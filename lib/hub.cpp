@@ -278,19 +278,10 @@ void Hub::report_blocked_forever() noexcept {
 int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake) {
   if (fd < 0) return -EBADF;
   FdEntry& e = fds_.get(fd);
+  if (int r = register_fd(fd, e); r < 0) return r;
   if (e.unpollable) {
     *wake = Wake::fd_ready;
     return 0;
-  }
-  if (!e.registered) {
-    int r = poller_.add(fd, FdTable::token(fd, e));
-    if (r == -EPERM) {  // regular file or similar: always "ready", the syscall will not block
-      e.unpollable = true;
-      *wake = Wake::fd_ready;
-      return 0;
-    }
-    if (r < 0) return r;
-    e.registered = true;
   }
   if (bool& flag = e.ready_flag(in); flag) {
     flag = false;
@@ -326,19 +317,74 @@ void Hub::on_poll_event(const PollEvent& ev) noexcept {
   };
   if (ev.readable) wake(Interest::read);
   if (ev.writable) wake(Interest::write);
+  e->watchers.wake_all(Wake::fd_ready);
 }
 
 void Hub::forget_fd(int fd) noexcept {
+  const std::uint32_t gen = fd_closed(fd);
   FdEntry* e = fds_.find(fd);
   if (!e) return;
   for (Interest in : {Interest::read, Interest::write}) {
     if (GreenletCore* g = std::exchange(e->slot(in), nullptr); g && g->is_parked())
       unpark(g, g->park_gen, Wake::fd_closed);
   }
+  e->watchers.wake_all(Wake::fd_closed);
   if (e->registered) poller_.remove(fd);
-  const std::uint32_t gen = e->gen + 1;
-  *e = FdEntry{};
+  e->registered = e->unpollable = e->nonblock_set = e->read_ready = e->write_ready = false;
   e->gen = gen;
+}
+
+int Hub::register_fd(int fd, FdEntry& e) noexcept {
+  if (e.registered || e.unpollable) return 0;
+  int r = poller_.add(fd, FdTable::token(fd, e));
+  if (r == -EPERM) {  // regular file or similar: always "ready", its syscalls do not block
+    e.unpollable = true;
+    return 0;
+  }
+  if (r < 0) return r;
+  e.registered = true;
+  return 0;
+}
+
+int Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake) {
+  constexpr std::size_t kInline = 16;
+  WaitNode inline_nodes[kInline];
+  std::vector<WaitNode> heap_nodes;
+  WaitNode* nodes = inline_nodes;
+  if (n > kInline) {
+    heap_nodes.resize(n);
+    nodes = heap_nodes.data();
+  }
+  const WaitNode me = this_waiter();
+  bool ready_now = false;
+  for (std::size_t i = 0; i < n && !ready_now; ++i) {
+    if (fds[i].fd < 0) continue;
+    FdEntry& e = fds_.get(fds[i].fd);
+    int r = register_fd(fds[i].fd, e);
+    if (r == -EBADF) continue;  // poll reports POLLNVAL for it; the caller's own poll sees that
+    if (r < 0) {
+      ready_now = true;  // cannot watch it: let the caller's poll decide
+      break;
+    }
+    if (e.unpollable) {
+      ready_now = true;
+      break;
+    }
+    nodes[i] = me;
+    e.watchers.push_back(&nodes[i]);
+  }
+  Wake w = Wake::fd_ready;
+  if (!ready_now) {
+    ++fd_waiters_;
+    w = park(reason, deadline_ns);
+    --fd_waiters_;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (fds[i].fd < 0 || !nodes[i].linked) continue;
+    if (FdEntry* e = fds_.find(fds[i].fd)) e->watchers.remove(&nodes[i]);
+  }
+  *wake = w;
+  return 0;
 }
 
 }  // namespace grove::detail

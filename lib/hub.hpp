@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <poll.h>
+
 #include "fd_table.hpp"
 #include "greenlet.hpp"
 #include "poller.hpp"
@@ -56,8 +58,11 @@ class Hub {
   // Returns 0 and the cause in *wake, or -errno: -EBUSY if another greenlet already waits on fd
   // in that direction, -EBADF if fd is not open.
   int wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake);
+  // Parks until any of the fds may be ready for its events (poll semantics are the caller's:
+  // it polls again after the wake), the deadline, or an interruption. Returns 0 or -errno.
+  int wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake);
   // Before fd is closed: wakes its waiters with Wake::fd_closed, deregisters it, and gives the
-  // number a new generation so nothing stale reaches its next owner.
+  // number a new generation (process-wide) so nothing stale reaches its next owner.
   void forget_fd(int fd) noexcept;
   FdTable& fds() noexcept { return fds_; }
   GreenletCore* fd_waiter(int fd, Interest in) noexcept;
@@ -78,6 +83,7 @@ class Hub {
 
  private:
   GreenletCore* pick_next() noexcept;
+  int register_fd(int fd, FdEntry& e) noexcept;
   void fire_timers(std::int64_t now) noexcept;
   void on_poll_event(const PollEvent& ev) noexcept;
   bool run_posted();

@@ -189,7 +189,10 @@ void connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 void close(int fd) {
-  if (Hub* hub = Hub::get_if()) hub->forget_fd(fd);
+  if (Hub* hub = Hub::get_if())
+    hub->forget_fd(fd);
+  else
+    detail::fd_closed(fd);
   long r = sys::close(fd);
   if (r < 0 && r != -EINTR) fail(r, "close", fd);
 }

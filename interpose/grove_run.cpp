@@ -1,0 +1,105 @@
+// grove-run [--log=LEVEL] [--disable] [--] program [args...]
+//
+// Runs an unmodified program with grove's interposer preloaded: prepends libgrove_preload.so to
+// LD_PRELOAD, sets the GROVE_* variables, and execs the program (so exit codes and signals are
+// the program's own).
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: grove-run [--log=LEVEL] [--disable] [--] program [args...]\n"
+               "  --log=LEVEL   grove's log level: trace, debug, info, warn, error, off (GROVE_LOG)\n"
+               "  --disable     load the interposer as a pure pass-through (GROVE_DISABLE=1)\n"
+               "  GROVE_PRELOAD overrides where libgrove_preload.so is looked for.\n");
+}
+
+std::string dir_of_self() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  std::string p(buf);
+  return p.substr(0, p.rfind('/'));
+}
+
+std::string find_preload(std::vector<std::string>& tried) {
+  if (const char* env = std::getenv("GROVE_PRELOAD"); env && *env) {
+    tried.push_back(env);
+    return ::access(env, R_OK) == 0 ? env : "";
+  }
+  const std::string self = dir_of_self();
+  for (std::string c : {std::string(GROVE_PRELOAD_BUILD), std::string(GROVE_PRELOAD_INSTALL),
+                        self + "/libgrove_preload.so", self + "/../lib/libgrove_preload.so"}) {
+    tried.push_back(c);
+    if (::access(c.c_str(), R_OK) == 0) return c;
+  }
+  return "";
+}
+
+bool valid_level(const std::string& l) {
+  for (const char* ok : {"trace", "debug", "info", "warn", "warning", "error", "off", "none"})
+    if (l == ok) return true;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    }
+    if (a == "--disable") {
+      ::setenv("GROVE_DISABLE", "1", 1);
+    } else if (a.rfind("--log=", 0) == 0 || a == "--log") {
+      std::string level = a == "--log" ? (i + 1 < argc ? argv[++i] : "") : a.substr(6);
+      if (!valid_level(level)) {
+        std::fprintf(stderr, "grove-run: bad log level '%s' (trace, debug, info, warn, error, off)\n", level.c_str());
+        return 2;
+      }
+      ::setenv("GROVE_LOG", level.c_str(), 1);
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "grove-run: unknown option '%s'\n", a.c_str());
+      usage(stderr);
+      return 2;
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) {
+    std::fprintf(stderr, "grove-run: no program given\n");
+    usage(stderr);
+    return 2;
+  }
+  std::vector<std::string> tried;
+  std::string lib = find_preload(tried);
+  if (lib.empty()) {
+    std::fprintf(stderr, "grove-run: cannot find libgrove_preload.so; looked at:\n");
+    for (auto& t : tried) std::fprintf(stderr, "  %s\n", t.c_str());
+    std::fprintf(stderr, "set GROVE_PRELOAD to its path\n");
+    return 127;
+  }
+  std::string preload = lib;
+  if (const char* old = std::getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
+  ::setenv("LD_PRELOAD", preload.c_str(), 1);
+  ::execvp(argv[i], argv + i);
+  const int e = errno;
+  std::fprintf(stderr, "grove-run: cannot run '%s': %s\n", argv[i], std::strerror(e));
+  return e == ENOENT ? 127 : 126;
+}
