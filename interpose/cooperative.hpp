@@ -20,6 +20,10 @@
 #include <termios.h>
 
 #include <cerrno>
+
+#ifndef ERESTART
+#define ERESTART 85
+#endif
 #include <cstdint>
 
 #include "grove/nothrow.hpp"
@@ -69,8 +73,11 @@ inline int block_for_real(int fd, short events, std::int64_t deadline) noexcept 
 }
 
 // Parks until fd may be ready; 0 to retry, or -errno to return (-EAGAIN: the socket timeout).
-inline int park_on_fd(int fd, short events, std::int64_t deadline) noexcept {
+// A signal handler ending the park follows signal(7): socket calls restart under SA_RESTART
+// unless the socket has a timeout (SO_RCVTIMEO/SO_SNDTIMEO), otherwise they fail with EINTR.
+inline int park_on_fd(int fd, short events, std::int64_t deadline, bool restartable = true) noexcept {
   int w = nothrow::wait_fd(fd, events, deadline);
+  if (w == -ERESTART) return restartable && deadline == nothrow::kNoDeadline ? 0 : -EINTR;
   if (w == -EDEADLK) {
     int r = block_for_real(fd, events, deadline);
     return r > 0 ? 0 : r == 0 ? -EAGAIN : -errno;

@@ -52,7 +52,7 @@ int wait_loop(const pollfd* fds, nfds_t n, std::int64_t deadline, Check check, B
       return 0;
     }
     if (w == -EDEADLK) return block(ms_left(deadline));  // nothing else can run: wait in the kernel
-    return fail(w);
+    return fail(w == -ERESTART ? -EINTR : w);  // poll, select and epoll_wait never restart
   }
 }
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <type_traits>
 
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
 namespace grove::interpose::real {
 
 namespace {
@@ -142,6 +144,7 @@ int (*usleep)(useconds_t) = f_usleep;
 int (*nanosleep)(const timespec*, timespec*) = f_nanosleep;
 int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*) = f_clock_nanosleep;
 pid_t (*fork)() = f_fork;
+int (*sigaction)(int, const struct sigaction*, struct sigaction*) = __sigaction;
 
 bool disabled = false;
 
@@ -187,6 +190,7 @@ __attribute__((constructor(101))) void resolve_all() {
   resolve(nanosleep, "nanosleep");
   resolve(clock_nanosleep, "clock_nanosleep");
   resolve(fork, "fork");
+  resolve(sigaction, "sigaction");
 }
 
 }  // namespace

@@ -54,6 +54,7 @@ extern int (*usleep)(useconds_t);
 extern int (*nanosleep)(const timespec*, timespec*);
 extern int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*);
 extern pid_t (*fork)();
+extern int (*sigaction)(int, const struct sigaction*, struct sigaction*);
 
 // GROVE_DISABLE=1: every hook is a pure pass-through.
 extern bool disabled;

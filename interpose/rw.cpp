@@ -13,8 +13,9 @@ namespace {
 
 // One helper for every call: `plain` is the call as the program made it, `dontwait` the same call
 // made non-blocking with MSG_DONTWAIT (for sockets grove did not create).
+// Socket-only calls (recv*, send*) on anything else go to libc, which fails them (ENOTSOCK).
 template <class Plain, class DontWait>
-auto route(int fd, short events, bool user_dontwait, Plain plain, DontWait dontwait) noexcept {
+auto route(int fd, short events, bool user_dontwait, Plain plain, DontWait dontwait, bool socket_only = true) noexcept {
   switch (choose(fd, user_dontwait)) {
     case Path::real:
       return plain();
@@ -23,6 +24,7 @@ auto route(int fd, short events, bool user_dontwait, Plain plain, DontWait dontw
     case Path::socket_dontwait:
       return retry_on_eagain(fd, events, events == POLLIN ? recv_timeout(fd) : send_timeout(fd), dontwait);
     case Path::poll_first:
+      if (socket_only) return plain();
       break;
   }
   return when_ready(fd, events, plain);
@@ -35,13 +37,13 @@ extern "C" {
 ssize_t read(int fd, void* buf, size_t n) {
   return route(
       fd, POLLIN, false, [&] { return real::read(fd, buf, n); },
-      [&] { return real::recvfrom(fd, buf, n, MSG_DONTWAIT, nullptr, nullptr); });
+      [&] { return real::recvfrom(fd, buf, n, MSG_DONTWAIT, nullptr, nullptr); }, false);
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
   return route(
       fd, POLLOUT, false, [&] { return real::write(fd, buf, n); },
-      [&] { return real::sendto(fd, buf, n, MSG_DONTWAIT, nullptr, 0); });
+      [&] { return real::sendto(fd, buf, n, MSG_DONTWAIT, nullptr, 0); }, false);
 }
 
 ssize_t readv(int fd, const iovec* iov, int cnt) {
@@ -52,7 +54,8 @@ ssize_t readv(int fd, const iovec* iov, int cnt) {
         m.msg_iov = const_cast<iovec*>(iov);
         m.msg_iovlen = static_cast<size_t>(cnt);
         return real::recvmsg(fd, &m, MSG_DONTWAIT);
-      });
+      },
+      false);
 }
 
 ssize_t writev(int fd, const iovec* iov, int cnt) {
@@ -63,7 +66,8 @@ ssize_t writev(int fd, const iovec* iov, int cnt) {
         m.msg_iov = const_cast<iovec*>(iov);
         m.msg_iovlen = static_cast<size_t>(cnt);
         return real::sendmsg(fd, &m, MSG_DONTWAIT);
-      });
+      },
+      false);
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {

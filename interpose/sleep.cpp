@@ -30,6 +30,7 @@ std::int64_t to_ns(const timespec* t) noexcept {
 // 0, or the errno to report; `deadline` is on the monotonic clock.
 int sleep_until(std::int64_t deadline) noexcept {
   int r = nothrow::sleep_until(deadline);
+  if (r == -ERESTART) return EINTR;  // sleeps are never restarted, SA_RESTART or not
   return r < 0 ? -r : 0;
 }
 

@@ -36,8 +36,11 @@ int accept_impl(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept {
     case Path::socket_try:
       r = retry_on_eagain(fd, POLLIN, recv_timeout(fd), attempt);
       break;
-    default:  // a listening socket grove did not create: its O_NONBLOCK is not ours to set
+    case Path::socket_dontwait:  // a listening socket grove did not create: its O_NONBLOCK is not ours
       r = when_ready(fd, POLLIN, attempt);
+      break;
+    default:  // not a socket: accept fails (ENOTSOCK) as in libc
+      r = flags ? real::accept4(fd, addr, len, flags) : real::accept(fd, addr, len);
       break;
   }
   if (r >= 0) track_new_socket(r, user_nonblock);

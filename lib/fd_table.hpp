@@ -71,6 +71,13 @@ class FdTable {
   // The entry if one was ever created, else nullptr.
   FdEntry* find(int fd) noexcept;
 
+  template <class F>
+  void for_each(F f) {
+    for (std::size_t p = 0; p < pages_.size(); ++p)
+      if (pages_[p])
+        for (int i = 0; i < kPageSize; ++i) f(static_cast<int>(p << kPageBits) + i, pages_[p][i]);
+  }
+
   static std::uint64_t token(int fd, const FdEntry& e) noexcept {
     return (std::uint64_t{e.gen} << 32) | static_cast<std::uint32_t>(fd);
   }

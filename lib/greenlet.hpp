@@ -60,6 +60,7 @@ struct GreenletCore {
   std::uint64_t park_gen = 0;
   const char* wait_reason = nullptr;
   int wait_fd = -1;
+  bool interruptible = false;  // this park ends when a signal handler runs (waiter.hpp)
   TimerNode timer;
   std::int64_t park_deadline = kNever;  // the caller's own deadline of the current park
   Timeout* timeouts = nullptr;          // innermost grove::Timeout scope
@@ -74,6 +75,9 @@ struct GreenletCore {
   bool killed = false;          // ended by GreenletExit
   bool error_observed = false;  // someone looked at `error`: do not log it as lost
   WaitList joiners;
+
+  // grove::local<T> values and Group memberships (local.cpp); destroyed when the greenlet ends.
+  void* locals = nullptr;
 
   int refs = 1;
   std::size_t alloc_align = 0;  // the block was allocated with this alignment
@@ -105,5 +109,7 @@ GreenletCore* make_hub_greenlet(Hub* hub);
 void run_and_exit(GreenletCore* g) noexcept;  // a spawned greenlet's whole life, on its stack
 void fail_unstarted(GreenletCore* g, std::exception_ptr e) noexcept;
 void release_core(GreenletCore* g) noexcept;  // refs dropped to 0
+// Destroys g's grove::local values (local.cpp); called as g ends, before finish().
+void destroy_locals(GreenletCore* g) noexcept;
 
 }  // namespace grove::detail

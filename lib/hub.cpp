@@ -43,6 +43,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <new>
+#include <pthread.h>
 #include <system_error>
 #include <utility>
 
@@ -84,9 +87,34 @@ thread_local HubOwner tl_hub_owner;
 
 void install_overflow_handler();  // stack_guard.cpp
 
+namespace {
+
+void child_after_fork() noexcept {
+  if (Hub* h = tl_hub) h->after_fork_in_child();
+}
+
+}  // namespace
+
+void Hub::after_fork_in_child() noexcept {
+  try {
+    poller_.renew();
+  } catch (const std::exception& e) {
+    fatal(e.what());
+  }
+  new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
+  fds_.for_each([this](int, FdEntry& e) {
+    e.registered = e.unpollable = e.read_ready = e.write_ready = false;
+    for (Interest in : {Interest::read, Interest::write})
+      if (GreenletCore* g = e.slot(in); g && g->is_parked()) unpark(g, g->park_gen, Wake::fd_ready);
+    e.watchers.wake_all(Wake::fd_ready);
+  });
+}
+
 Hub& Hub::get() {
   if (Hub* h = tl_hub) [[likely]]
     return *h;
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { ::pthread_atfork(nullptr, nullptr, child_after_fork); });
   auto h = std::make_unique<Hub>();
   tl_hub = h.release();
   (void)&tl_hub_owner;  // odr-use so the owner is constructed for this thread
@@ -208,6 +236,7 @@ void Hub::loop() noexcept {
       }
       run_posted();
     }
+    deliver_signals();
     if (!timers_.empty()) fire_timers(now_ns());
     budget_ = kBatch;
     if (GreenletCore* g = pick_next(); g != hub_g_) switch_to(hub_g_, g);
@@ -273,9 +302,24 @@ void Hub::report_blocked_forever() noexcept {
   unpark(root_, root_->park_gen, Wake::blocked_forever);
 }
 
+// --- signals ------------------------------------------------------------------------------------
+
+// A signal handler ran on this thread (the interposer's trampoline counted it): end the
+// interruptible parks, as the kernel ends a blocking call. Process-directed signals reach one
+// thread, natively too; only that thread's blocked calls see EINTR.
+void Hub::deliver_signals() noexcept {
+  bool restart_all = true;
+  if (!take_signals(&restart_all)) return;
+  const Wake cause = restart_all ? Wake::interrupted_restart : Wake::interrupted;
+  for (GreenletCore* g = all_; g; g = g->all_next)
+    if (g->is_parked() && g->interruptible) unpark(g, g->park_gen, cause);
+  if (root_->is_parked() && root_->interruptible) unpark(root_, root_->park_gen, cause);
+}
+
 // --- file descriptors -----------------------------------------------------------------------------
 
-int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake) {
+int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake,
+                 bool interruptible) {
   if (fd < 0) return -EBADF;
   FdEntry& e = fds_.get(fd);
   if (int r = register_fd(fd, e); r < 0) return r;
@@ -292,7 +336,7 @@ int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reas
   if (slot && slot != current_) return -EBUSY;
   slot = current_;
   ++fd_waiters_;
-  Wake w = park(reason, deadline_ns, fd);
+  Wake w = park(reason, deadline_ns, fd, interruptible);
   --fd_waiters_;
   if (GreenletCore*& s = e.slot(in); s == current_) s = nullptr;
   *wake = w;
@@ -346,7 +390,8 @@ int Hub::register_fd(int fd, FdEntry& e) noexcept {
   return 0;
 }
 
-int Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake) {
+int Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake,
+                  bool interruptible) {
   constexpr std::size_t kInline = 16;
   WaitNode inline_nodes[kInline];
   std::vector<WaitNode> heap_nodes;
@@ -376,7 +421,7 @@ int Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, co
   Wake w = Wake::fd_ready;
   if (!ready_now) {
     ++fd_waiters_;
-    w = park(reason, deadline_ns);
+    w = park(reason, deadline_ns, -1, interruptible);
     --fd_waiters_;
   }
   for (std::size_t i = 0; i < n; ++i) {

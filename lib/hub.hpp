@@ -19,6 +19,10 @@
 
 namespace grove::detail {
 
+// Signal bookkeeping (nothrow.cpp): true if handlers ran on this thread since the last call;
+// *restart_all is false if any of them was installed without SA_RESTART.
+bool take_signals(bool* restart_all) noexcept;
+
 class Hub {
  public:
   // This thread's hub, created on first use (the calling code becomes its root greenlet).
@@ -57,10 +61,12 @@ class Hub {
   // Parks the running greenlet until fd may be ready for `in`, the deadline, or an interruption.
   // Returns 0 and the cause in *wake, or -errno: -EBUSY if another greenlet already waits on fd
   // in that direction, -EBADF if fd is not open.
-  int wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake);
+  int wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake,
+              bool interruptible = false);
   // Parks until any of the fds may be ready for its events (poll semantics are the caller's:
   // it polls again after the wake), the deadline, or an interruption. Returns 0 or -errno.
-  int wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake);
+  int wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake,
+               bool interruptible = false);
   // Before fd is closed: wakes its waiters with Wake::fd_closed, deregisters it, and gives the
   // number a new generation (process-wide) so nothing stale reaches its next owner.
   void forget_fd(int fd) noexcept;
@@ -75,6 +81,10 @@ class Hub {
   void hold_external() noexcept { ++external_; }
   void release_external() noexcept { --external_; }
 
+  // In the child of fork(): a fresh poller; every greenlet waiting on an fd retries and registers
+  // again with it. The parent is unaffected.
+  void after_fork_in_child() noexcept;
+
   StackPool& stacks() noexcept { return stacks_; }
   // Where the dying greenlet leaves its stack for the greenlet it switches to.
   Stack& dying_stack() noexcept { return dying_stack_; }
@@ -88,6 +98,7 @@ class Hub {
   void on_poll_event(const PollEvent& ev) noexcept;
   bool run_posted();
   void report_blocked_forever() noexcept;
+  void deliver_signals() noexcept;
 
   GreenletCore* current_ = nullptr;
   GreenletCore* root_ = nullptr;

@@ -2,6 +2,7 @@
 #include "grove/nothrow.hpp"
 
 #include <cerrno>
+#include <csignal>
 
 #include "fd_table.hpp"
 #include "greenlet.hpp"
@@ -14,8 +15,13 @@ namespace {
 
 using detail::Wake;
 
+thread_local volatile sig_atomic_t tl_signals = 0;
+thread_local volatile sig_atomic_t tl_no_restart = 0;
+
 int to_errno(Wake w) noexcept {
   switch (w) {
+    case Wake::interrupted: return -EINTR;
+    case Wake::interrupted_restart: return -ERESTART;
     case Wake::killed: return -ECANCELED;
     case Wake::scope_timeout: return -ETIMEDOUT;
     case Wake::blocked_forever: return -EDEADLK;
@@ -26,6 +32,11 @@ int to_errno(Wake w) noexcept {
 }
 
 }  // namespace
+
+void note_signal(bool sa_restart) noexcept {
+  if (!sa_restart) tl_no_restart = 1;
+  tl_signals = tl_signals + 1;
+}
 
 std::int64_t now_ns() noexcept { return detail::now_ns(); }
 
@@ -52,7 +63,8 @@ int wait_fd(int fd, short events, std::int64_t deadline_ns) noexcept {
     detail::Hub& hub = detail::Hub::get();
     Wake w;
     const auto in = (events & POLLOUT) ? detail::Interest::write : detail::Interest::read;
-    if (int r = hub.wait_fd(fd, in, deadline_ns, in == detail::Interest::read ? "wait readable" : "wait writable", &w);
+    if (int r = hub.wait_fd(fd, in, deadline_ns, in == detail::Interest::read ? "read (libc)" : "write (libc)", &w,
+                            true);
         r < 0)
       return r;
     return to_errno(w);
@@ -65,7 +77,7 @@ int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept 
   try {
     detail::Hub& hub = detail::Hub::get();
     Wake w;
-    if (int r = hub.wait_fds(fds, n, deadline_ns, "poll", &w); r < 0) return r;
+    if (int r = hub.wait_fds(fds, n, deadline_ns, "poll (libc)", &w, true); r < 0) return r;
     return w == Wake::fd_closed ? 0 : to_errno(w);  // a closed fd is for the caller's poll to report
   } catch (...) {
     return -ENOMEM;
@@ -74,7 +86,7 @@ int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept 
 
 int sleep_until(std::int64_t deadline_ns) noexcept {
   try {
-    Wake w = detail::park("sleep", deadline_ns);
+    Wake w = detail::park("sleep (libc)", deadline_ns, -1, true);
     return w == Wake::deadline ? 0 : (to_errno(w) ? to_errno(w) : -EINTR);
   } catch (...) {
     return -ENOMEM;
@@ -118,3 +130,15 @@ void forget_fd(int fd) noexcept {
 }
 
 }  // namespace grove::nothrow
+
+namespace grove::detail {
+
+bool take_signals(bool* restart_all) noexcept {
+  if (nothrow::tl_signals == 0) return false;
+  nothrow::tl_signals = 0;
+  *restart_all = nothrow::tl_no_restart == 0;
+  nothrow::tl_no_restart = 0;
+  return true;
+}
+
+}  // namespace grove::detail

@@ -44,8 +44,12 @@ class Poller {
   // Calls on_event for each readiness event; returns how many there were (0 on timeout/notify).
   int wait(std::int64_t timeout_ns, const std::function<void(const PollEvent&)>& on_event);
   void notify() noexcept;
+  // In a forked child: the epoll instance is shared with the parent, so drop this process's
+  // references and start a new, empty one. Registrations must be redone by the caller.
+  void renew();
 
  private:
+  void open();
   int epfd_ = -1;
   int wakefd_ = -1;
   bool have_pwait2_ = true;

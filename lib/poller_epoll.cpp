@@ -13,7 +13,9 @@ constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};
 constexpr int kMaxEvents = 256;
 }  // namespace
 
-Poller::Poller() {
+Poller::Poller() { open(); }
+
+void Poller::open() {
   long ep = sys::epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) throw std::system_error(static_cast<int>(-ep), std::generic_category(), "grove: epoll_create1");
   epfd_ = static_cast<int>(ep);
@@ -27,6 +29,12 @@ Poller::Poller() {
   e.events = EPOLLIN | EPOLLET;
   e.data.u64 = kWakeToken;
   sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &e);
+}
+
+void Poller::renew() {
+  sys::close(wakefd_);
+  sys::close(epfd_);
+  open();
 }
 
 Poller::~Poller() {

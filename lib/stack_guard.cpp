@@ -18,6 +18,8 @@
 #include "hub.hpp"
 #include "sys.hpp"
 
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
 namespace grove::detail {
 
 namespace {
@@ -72,7 +74,7 @@ void install_overflow_handler() {
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGSEGV, &sa, &g_previous);
+    __sigaction(SIGSEGV, &sa, &g_previous);  // libc's own: never the interposer's wrapper
   });
   if (tl_altstack_installed) return;
   stack_t current{};

@@ -20,6 +20,8 @@ const char* to_string(Wake w) noexcept {
     case Wake::killed: return "killed";
     case Wake::scope_timeout: return "timeout";
     case Wake::blocked_forever: return "blocked forever";
+    case Wake::interrupted: return "interrupted";
+    case Wake::interrupted_restart: return "interrupted (SA_RESTART)";
   }
   return "?";
 }
@@ -35,7 +37,7 @@ const char* to_string(State s) noexcept {
   return "?";
 }
 
-Wake park(const char* reason, std::int64_t deadline_ns, int fd) {
+Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptible) {
   Hub& hub = Hub::get();
   GreenletCore* self = hub.current();
   if (self->kill_pending) return Wake::killed;
@@ -49,6 +51,7 @@ Wake park(const char* reason, std::int64_t deadline_ns, int fd) {
   const std::int64_t wake_at = std::min(deadline_ns, scope);
   self->wait_reason = reason;
   self->wait_fd = fd;
+  self->interruptible = interruptible;
   self->park_deadline = deadline_ns;
   self->wake = Wake::none;
   self->state = State::parked;

@@ -29,14 +29,18 @@ enum class Wake : std::uint8_t {
   killed,           // GreenletExit pending
   scope_timeout,    // an enclosing grove::Timeout expired
   blocked_forever,  // nothing can ever wake it
+  interrupted,      // a signal handler ran (interruptible parks only): EINTR
+  interrupted_restart,  // the same, for a handler installed with SA_RESTART
 };
 
 const char* to_string(Wake w) noexcept;
 
 // Parks the running greenlet. `reason` must outlive the park (a string literal); it shows in
 // logs and in the would-block-forever report. Returns at once, without switching, with `killed` or
-// `scope_timeout` when one is already pending.
-Wake park(const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1);
+// `scope_timeout` when one is already pending. An `interruptible` park (a blocking libc call made
+// by the program, through the interposer) also ends when a signal handler runs on the thread, as
+// the kernel would end the real call.
+Wake park(const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1, bool interruptible = false);
 
 // Makes g ready with `cause` if it is still in the park of generation `gen`; false if stale.
 bool unpark(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept;

@@ -7,6 +7,8 @@
 //   -ETIMEDOUT  an enclosing grove::Timeout expired (C++: TimeoutError)
 //   -EDEADLK    nothing could ever wake the caller (C++: BlockedForever). A hook then falls back
 //               to the real blocking call, which is what libc would have done.
+//   -EINTR      a signal handler ran while the caller was parked (libc: EINTR)
+//   -ERESTART   the same, for handlers installed with SA_RESTART: restart the call if libc would
 // Kill and Timeout are sticky: every further blocking call returns the same error until control
 // is back in grove's C++ API, which throws. C frames are never unwound by an exception.
 #pragma once
@@ -31,6 +33,9 @@ int wait_fd(int fd, short events, std::int64_t deadline_ns) noexcept;
 int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept;
 // Parks until the deadline: 0 when reached, or an interruption.
 int sleep_until(std::int64_t deadline_ns) noexcept;
+// Called from a signal handler (async-signal-safe): a handler ran on this thread; parked calls
+// get -EINTR, or -ERESTART if every handler since was installed with SA_RESTART.
+void note_signal(bool sa_restart) noexcept;
 // An interruption already pending for the running greenlet (-ECANCELED, -ETIMEDOUT), else 0.
 int pending_interruption() noexcept;
 // False where parking is impossible: inside the hub itself (callbacks posted to it).
