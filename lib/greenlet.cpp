@@ -55,8 +55,10 @@ void entry(ctx::transfer_t t) noexcept {
   run_and_exit(self);
 }
 
-void swap_eh_state(GreenletCore* from, GreenletCore* to) noexcept {
-  EhGlobals* eh = eh_globals();
+void swap_eh_state(Hub* hub, GreenletCore* from, GreenletCore* to) noexcept {
+  if (!hub->eh_globals) [[unlikely]]
+    hub->eh_globals = eh_globals();
+  auto* eh = static_cast<EhGlobals*>(hub->eh_globals);
   if (from) {
     from->eh_caught = eh->caught;
     from->eh_uncaught = eh->uncaught;
@@ -79,7 +81,7 @@ void switch_to(GreenletCore* from, GreenletCore* to) noexcept {
   Hub* hub = from->hub;
   hub->set_current(to);
   to->state = State::running;
-  swap_eh_state(from, to);
+  swap_eh_state(hub, from, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->asan_bottom, to->asan_size);
 #endif
@@ -91,7 +93,7 @@ void switch_away_dead(GreenletCore* to) noexcept {
   Hub* hub = to->hub;
   hub->set_current(to);
   to->state = State::running;
-  swap_eh_state(nullptr, to);
+  swap_eh_state(hub, nullptr, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(nullptr, to->asan_bottom, to->asan_size);
 #endif

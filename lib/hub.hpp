@@ -23,11 +23,19 @@ namespace grove::detail {
 // *restart_all is false if any of them was installed without SA_RESTART.
 bool take_signals(bool* restart_all) noexcept;
 
+class Hub;
+// This thread's hub (initial-exec TLS: one load, no __tls_get_addr on the switch path).
+extern thread_local Hub* tl_hub __attribute__((tls_model("initial-exec")));
+
 class Hub {
  public:
   // This thread's hub, created on first use (the calling code becomes its root greenlet).
-  static Hub& get();
-  static Hub* get_if() noexcept;
+  static Hub& get() {
+    if (Hub* h = tl_hub) [[likely]]
+      return *h;
+    return create();
+  }
+  static Hub* get_if() noexcept { return tl_hub; }
 
   Hub();
   ~Hub();
@@ -39,10 +47,44 @@ class Hub {
   void set_current(GreenletCore* g) noexcept { current_ = g; }
 
   // --- scheduling ---------------------------------------------------------------------------
-  void make_ready(GreenletCore* g) noexcept;  // to the tail of the ready queue
-  void unqueue(GreenletCore* g) noexcept;     // out of the ready queue, if in it
+  // The hot path of every switch is inline here: a yield is a queue push, a pop and a jump.
+  void make_ready(GreenletCore* g) noexcept {  // to the tail of the ready queue
+    g->state = State::ready;
+    if (g->in_queue) return;
+    g->in_queue = true;
+    g->next = nullptr;
+    g->prev = tail_;
+    (tail_ ? tail_->next : head_) = g;
+    tail_ = g;
+  }
+  // To the head: it runs next. For handing control to a greenlet that waits on the one running
+  // (see "Handoff" in hub.cpp).
+  void make_ready_next(GreenletCore* g) noexcept {
+    g->state = State::ready;
+    unqueue(g);
+    g->in_queue = true;
+    g->prev = nullptr;
+    g->next = head_;
+    (head_ ? head_->prev : tail_) = g;
+    head_ = g;
+  }
+  void unqueue(GreenletCore* g) noexcept {  // out of the ready queue, if in it
+    if (!g->in_queue) return;
+    (g->prev ? g->prev->next : head_) = g->next;
+    (g->next ? g->next->prev : tail_) = g->prev;
+    g->next = g->prev = nullptr;
+    g->in_queue = false;
+  }
   // The running greenlet has parked or queued itself: run others until it is switched back to.
-  void reschedule() noexcept;
+  void reschedule() noexcept {
+    GreenletCore* self = current_;
+    GreenletCore* next = pick_next();
+    if (next == self) {
+      self->state = State::running;
+      return;
+    }
+    switch_to(self, next);
+  }
   // The running greenlet has finished; its scheduler reference is dropped here.
   [[noreturn]] void exit_current() noexcept;
   // Body of the hub greenlet (never returns).
@@ -91,8 +133,24 @@ class Hub {
   // Set when the root was woken with Wake::blocked_forever: who was parked on what.
   const std::string& blocked_report() const noexcept { return blocked_report_; }
 
+  // The C++ runtime's per-thread exception record (__cxa_get_globals), fetched once per hub: it
+  // never moves for the thread's life, and the switch path must not pay __tls_get_addr for it.
+  void* eh_globals = nullptr;
+
  private:
-  GreenletCore* pick_next() noexcept;
+  static Hub& create();
+  GreenletCore* pick_next() noexcept {
+    if (head_ && budget_ > 0) [[likely]] {
+      GreenletCore* g = head_;
+      if (g->started) {
+        --budget_;
+        unqueue(g);
+        return g;
+      }
+    }
+    return pick_next_slow();
+  }
+  GreenletCore* pick_next_slow() noexcept;
   int register_fd(int fd, FdEntry& e) noexcept;
   void fire_timers(std::int64_t now) noexcept;
   void on_poll_event(const PollEvent& ev) noexcept;

@@ -53,9 +53,13 @@ std::string describe(const std::exception_ptr& e) {
   }
 }
 
-// The greenlet is done: wake whoever joins it.
+// The greenlet is done: wake whoever joins it. The first joiner runs next (handoff, hub.cpp):
+// it is the one waiting for this result, and its stack is likely still warm in the cache.
 void finish(GreenletCore* g) noexcept {
   g->state = State::dead;
+  if (WaitNode* first = g->joiners.wake_one()) {
+    if (first->g->state == State::ready) g->hub->make_ready_next(first->g);
+  }
   g->joiners.wake_all();
 }
 
@@ -143,12 +147,14 @@ void run_and_exit(GreenletCore* g) noexcept {
   } catch (...) {
     g->error = std::current_exception();
   }
+  destroy_locals(g);
   finish(g);
   g->hub->exit_current();
 }
 
 void fail_unstarted(GreenletCore* g, std::exception_ptr e) noexcept {
   g->error = std::move(e);
+  destroy_locals(g);
   finish(g);
   unref(g);  // the scheduler's
 }
@@ -186,6 +192,8 @@ bool join(GreenletCore* g, std::int64_t deadline_ns) {
   Hub& hub = same_thread_hub(g, "join");
   if (g == hub.current()) throw UsageError("grove: greenlet '" + g->name + "' cannot join itself");
   WaitNode node = this_waiter();
+  // Handoff (hub.cpp): joining a greenlet that has not started yet starts it next.
+  if (!g->started && g->in_queue) hub.make_ready_next(g);
   for (;;) {
     Wake w = park_on(g->joiners, node, "join", deadline_ns);
     if (g->state == State::dead) return true;

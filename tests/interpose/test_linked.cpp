@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -241,4 +243,91 @@ TEST(Linked, NanosleepReportsRemainingTimeWhenKilled) {
   EXPECT_EQ(e, ECANCELED);
   EXPECT_GE(rem.tv_sec, 4);
   EXPECT_LE(rem.tv_sec, 5);
+}
+
+namespace {
+
+// A tiny HTTP/1.0 server on grove's C++ API: every response after `delay`, body = the path.
+struct SlowHttp {
+  int listener;
+  std::uint16_t port;
+  grove::Greenlet<void> acceptor;
+
+  explicit SlowHttp(grove::Duration delay) {
+    listener = grove::tcp_listen("127.0.0.1", 0, 1024);
+    port = grove::local_port(listener);
+    acceptor = grove::spawn([this, delay] {
+      for (;;) {
+        int c = grove::accept(listener);
+        grove::spawn([c, delay] {
+          std::string req;
+          char buf[1024];
+          while (req.find("\r\n\r\n") == std::string::npos) {
+            std::size_t n = grove::recv(c, buf, sizeof buf);
+            if (n == 0) break;
+            req.append(buf, n);
+          }
+          std::string path = req.substr(4, req.find(' ', 4) - 4);
+          grove::sleep(delay);
+          std::string resp = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(path.size()) +
+                             "\r\nConnection: close\r\n\r\n" + path;
+          grove::send_all(c, resp.data(), resp.size());
+          grove::close(c);
+        });
+      }
+    });
+  }
+  ~SlowHttp() {
+    acceptor.kill();
+    grove::close(listener);
+  }
+};
+
+std::size_t collect(char* p, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+// libcurl's blocking easy API, exactly as a single-threaded program would use it.
+std::string curl_get(const std::string& url) {
+  CURL* h = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+  CURLcode rc = curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  return rc == CURLE_OK ? body : std::string("curl error: ") + curl_easy_strerror(rc);
+}
+
+}  // namespace
+
+TEST(Linked, TwoHundredGreenletsOfPlainBlockingCCodeTakeAboutAsLongAsOne) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  SlowServer tcp(200ms);
+  SlowHttp http(200ms);
+  auto t0 = grove::Clock::now();
+  std::vector<grove::Greenlet<bool>> gs;
+  for (int i = 0; i < 200; ++i)
+    gs.push_back(grove::spawn([&, i]() -> bool {
+      switch (i % 3) {
+        case 0:
+          return blocking_roundtrip(tcp.port, "tcp" + std::to_string(i)) == "tcp" + std::to_string(i);
+        case 1:
+          return ::usleep(200'000) == 0;
+        default: {
+          std::string path = "/file" + std::to_string(i);
+          return curl_get("http://127.0.0.1:" + std::to_string(http.port) + path) == path;
+        }
+      }
+    }));
+  int ok = 0;
+  for (auto& g : gs) ok += g.get();
+  auto took = grove::Clock::now() - t0;
+  EXPECT_EQ(ok, 200);
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 2s);  // one after another: 40 s
+  curl_global_cleanup();
 }

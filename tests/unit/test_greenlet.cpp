@@ -58,6 +58,29 @@ TEST(Greenlet, RunsInSpawnOrder) {
   EXPECT_EQ(order, expected);
 }
 
+TEST(Greenlet, JoiningAnUnstartedGreenletStartsItNext) {
+  std::vector<int> order;
+  auto a = grove::spawn([&] { order.push_back(1); });
+  auto b = grove::spawn([&] { order.push_back(2); });
+  auto c = grove::spawn([&] { order.push_back(3); });
+  c.join();  // the joined one runs first; the rest keep their spawn order
+  grove::joinall(std::vector<grove::Greenlet<void>>{a, b});
+  EXPECT_EQ(order, (std::vector<int>{3, 1, 2}));
+}
+
+TEST(Greenlet, AFinishingGreenletHandsOverToItsJoiner) {
+  std::vector<std::string> order;
+  auto child = grove::spawn([&] { order.push_back("child"); });
+  auto parent = grove::spawn([&] {
+    child.join();
+    order.push_back("parent");
+  });
+  auto bystander = grove::spawn([&] { order.push_back("bystander"); });
+  grove::joinall(std::vector<grove::Greenlet<void>>{parent, bystander});
+  // FIFO alone would run child, parent (parks), bystander, then parent again.
+  EXPECT_EQ(order, (std::vector<std::string>{"child", "parent", "bystander"}));
+}
+
 TEST(Greenlet, JoinWithTimeout) {
   auto g = grove::spawn([] { grove::sleep(300ms); });
   EXPECT_FALSE(g.join(20ms));

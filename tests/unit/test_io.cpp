@@ -129,6 +129,7 @@ TEST(Io, SecondReaderOnOneFdIsAClearError) {
     char c;
     return grove::recv(fds[0], &c, 1);
   });
+  grove::sleep(1ms);  // the first reader is parked on the fd now
   auto second = grove::spawn(grove::SpawnOptions{.name = "second-reader"}, [&] {
     char c;
     grove::recv(fds[0], &c, 1);

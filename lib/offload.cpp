@@ -1,0 +1,219 @@
+// offload.cpp — the offload thread pool and the cooperative wait for its results.
+//
+// Protocol, step by step (the API contract is in include/grove/offload.hpp):
+//
+//   1. The caller (a greenlet on hub H) wraps the job in a Pending record on the heap, shared
+//      by itself and the pool, calls H.hold_external() so H does not declare "would block
+//      forever" while it waits for another thread, queues the record and parks.
+//   2. A worker runs the job, then posts a completion callback to H through the thread's HubLink
+//      (Hub::post writes H's eventfd, so a sleeping epoll_wait returns).
+//   3. On H's thread the callback marks the record finished, calls release_external() — once
+//      per job, whatever happened to the caller — and unparks the caller if it is still there.
+//   4. A caller woken by a kill or a Timeout first clears `waiter` and leaves. The record
+//      outlives it (the callback owns a reference), so step 3 touches only heap memory that is
+//      still alive, never the departed caller's stack or GreenletCore.
+//
+// Every field of Pending except `job` is touched on H's thread only; the worker hands the
+// record back through Hub::post, whose mutex orders the job's writes before the caller's reads.
+//
+// Thread exit: a hub is deleted when its thread exits. A job still running then must not post
+// to it: the HubLink's pointer is cleared (under its mutex) by a thread_local destroyed before
+// the hub's owner (it was constructed after it), and a worker that finds it cleared drops the
+// completion.
+//
+// Workers are created on demand while jobs wait and fewer than the maximum exist, and then live
+// for the rest of the process (idle ones cost a parked thread each). The pool object is never
+// destroyed so that detached workers cannot outlive it at process exit.
+#include "grove/offload.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "grove/errors.hpp"
+#include "greenlet.hpp"
+#include "hub.hpp"
+#include "log.hpp"
+#include "timeout_scope.hpp"
+
+namespace grove {
+
+namespace detail {
+
+namespace {
+
+constexpr std::size_t kDefaultThreads = 8;
+constexpr std::size_t kMaxThreads = 1024;
+
+struct HubLink {
+  std::mutex mu;
+  Hub* hub = nullptr;  // null once the hub's thread is exiting
+};
+
+struct Pending {
+  std::shared_ptr<OffloadJob> job;
+  std::shared_ptr<HubLink> link;
+  // Hub thread only:
+  bool finished = false;
+  GreenletCore* waiter = nullptr;  // null once the caller has left (finished or interrupted)
+  std::uint64_t gen = 0;
+};
+
+struct LinkOwner {
+  std::shared_ptr<HubLink> link;
+  ~LinkOwner() {
+    if (!link) return;
+    std::lock_guard lock(link->mu);
+    link->hub = nullptr;
+  }
+};
+thread_local LinkOwner tl_link;
+
+std::shared_ptr<HubLink> this_thread_link(Hub& hub) {
+  if (!tl_link.link) {
+    tl_link.link = std::make_shared<HubLink>();
+    tl_link.link->hub = &hub;
+  }
+  return tl_link.link;
+}
+
+std::size_t read_max_threads() noexcept {
+  const char* env = std::getenv("GROVE_OFFLOAD_THREADS");
+  if (!env || !*env) return kDefaultThreads;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(env, &end, 10);
+  if (*end != '\0' || n == 0) {
+    log::write(log::Level::warn, "GROVE_OFFLOAD_THREADS='%s' is not a positive number; using %zu", env,
+               kDefaultThreads);
+    return kDefaultThreads;
+  }
+  return std::min<std::size_t>(n, kMaxThreads);
+}
+
+// On the caller's hub thread: the job has run.
+void on_complete(Pending& p) noexcept {
+  p.finished = true;
+  if (Hub* hub = Hub::get_if()) hub->release_external();
+  if (p.waiter) unpark(p.waiter, p.gen, Wake::unparked);
+}
+
+class WorkerPool {
+ public:
+  WorkerPool() : max_(read_max_threads()) {}
+
+  void submit(std::shared_ptr<Pending> p) {
+    std::unique_lock lock(mu_);
+    jobs_.push_back(std::move(p));
+    if (jobs_.size() > idle_ && threads_ < max_) {
+      try {
+        std::thread([this] { work(); }).detach();
+        ++threads_;
+      } catch (const std::system_error& e) {
+        if (threads_ == 0) {  // nobody could ever run it
+          jobs_.pop_back();
+          throw std::system_error(e.code(), "grove::offload: cannot start a worker thread");
+        }
+        GROVE_LOG(warn, "offload: cannot start another worker (%s); %zu keep working", e.what(), threads_);
+      }
+    }
+    lock.unlock();
+    cv_.notify_one();
+  }
+
+  std::size_t max() const noexcept { return max_; }
+  std::size_t threads() noexcept {
+    std::lock_guard lock(mu_);
+    return threads_;
+  }
+
+ private:
+  [[noreturn]] void work() noexcept {
+    for (;;) {
+      std::shared_ptr<Pending> p;
+      {
+        std::unique_lock lock(mu_);
+        ++idle_;
+        cv_.wait(lock, [this] { return !jobs_.empty(); });
+        --idle_;
+        p = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      p->job->run();
+      complete(std::move(p));
+    }
+  }
+
+  static void complete(std::shared_ptr<Pending> p) noexcept {
+    std::shared_ptr<HubLink> link = p->link;
+    std::lock_guard lock(link->mu);
+    if (!link->hub) return;  // the caller's thread has exited; the result is dropped here
+    try {
+      link->hub->post([p = std::move(p)] { on_complete(*p); });
+    } catch (const std::exception& e) {
+      // Without the post the caller would wait for ever; there is no way to tell it.
+      std::fprintf(stderr, "grove: fatal: offload cannot post a completion to its hub: %s\n", e.what());
+      std::abort();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Pending>> jobs_;
+  std::size_t threads_ = 0;
+  std::size_t idle_ = 0;
+  const std::size_t max_;
+};
+
+WorkerPool& pool() {
+  static WorkerPool* p = new WorkerPool;  // never destroyed: detached workers use it until exit
+  return *p;
+}
+
+}  // namespace
+
+void offload_wait(std::shared_ptr<OffloadJob> job) {
+  Hub& hub = Hub::get();
+  GreenletCore* self = hub.current();
+  // Interrupted already: do not start work whose result nobody would take.
+  if (self->kill_pending) throw GreenletExit{};
+  if (const std::int64_t scope = scope_deadline(self); scope != kNever && now_ns() >= scope)
+    throw_scope_timeout(self);
+
+  auto p = std::make_shared<Pending>();
+  p->job = std::move(job);
+  p->link = this_thread_link(hub);
+  hub.hold_external();
+  try {
+    pool().submit(p);
+  } catch (...) {
+    hub.release_external();
+    throw;
+  }
+  p->waiter = self;
+  for (;;) {
+    p->gen = self->park_gen;
+    const Wake w = park("offload");
+    // A result that arrived is the caller's even if a kill came too: the kill is delivered at
+    // its next blocking call, as for every hand-over (waiter.hpp).
+    if (p->finished) break;
+    if (w == Wake::unparked) continue;  // not ours (cannot happen: only on_complete unparks)
+    p->waiter = nullptr;  // abandon: on_complete will only count the job off and drop it
+    raise_if_interrupted(w);
+    throw UsageError("grove::offload: greenlet '" + self->name + "' woken by '" + to_string(w) +
+                     "' while waiting for an offloaded call");
+  }
+  p->waiter = nullptr;
+}
+
+}  // namespace detail
+
+std::size_t offload_max_threads() noexcept { return detail::pool().max(); }
+std::size_t offload_threads() noexcept { return detail::pool().threads(); }
+
+}  // namespace grove

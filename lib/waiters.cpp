@@ -1,0 +1,115 @@
+// waiters.cpp — detail::Waiters (the public headers' view of WaitList) and uninterruptible waits.
+#include "grove/detail/waiters.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "grove/errors.hpp"
+#include "greenlet.hpp"
+#include "hub.hpp"
+#include "uninterruptible.hpp"
+#include "waiter.hpp"
+
+namespace grove::detail {
+
+namespace {
+
+static_assert(sizeof(WaitList) <= 3 * sizeof(void*) && alignof(WaitList) <= alignof(void*),
+              "detail::Waiters::storage_ is too small for WaitList");
+
+WaitList& list_of(std::byte* storage) noexcept { return *std::launder(reinterpret_cast<WaitList*>(storage)); }
+const WaitList& list_of(const std::byte* storage) noexcept {
+  return *std::launder(reinterpret_cast<const WaitList*>(storage));
+}
+
+// Sets aside the running greenlet's pending kill and Timeout scopes; restores them on exit.
+class SetAside {
+ public:
+  explicit SetAside(GreenletCore* self) noexcept
+      : self_(self), kill_(std::exchange(self->kill_pending, false)), scopes_(std::exchange(self->timeouts, nullptr)) {}
+  ~SetAside() {
+    self_->kill_pending = self_->kill_pending || kill_;
+    self_->timeouts = scopes_;
+  }
+  SetAside(const SetAside&) = delete;
+  SetAside& operator=(const SetAside&) = delete;
+  // A kill arrived during the wait: keep it for later, and let the next park really park.
+  void note_kill() noexcept { kill_ = kill_ || std::exchange(self_->kill_pending, false); }
+
+ private:
+  GreenletCore* self_;
+  bool kill_;
+  Timeout* scopes_;
+};
+
+}  // namespace
+
+Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason) {
+  GreenletCore* self = node.g;
+  SetAside aside(self);
+  for (;;) {
+    const Wake w = park_on(list, node, reason);
+    if (w == Wake::unparked || w == Wake::blocked_forever) return w;
+    aside.note_kill();  // killed (or a stray cause): wait on
+  }
+}
+
+bool join_uninterruptibly(GreenletCore* g) noexcept {
+  if (g->state == State::dead) return true;
+  WaitNode node = this_waiter();
+  while (g->state != State::dead)
+    if (park_on_uninterruptibly(g->joiners, node, "join (uninterruptible)") == Wake::blocked_forever) return false;
+  return true;
+}
+
+Waiters::Waiters() noexcept { new (storage_) WaitList; }
+
+Waiters::~Waiters() {
+  WaitList& list = list_of(storage_);
+  if (!list.empty()) {
+    const WaitNode* n = list.front();
+    std::fprintf(stderr,
+                 "grove: fatal: %s destroyed while %zu greenlet(s) wait on it (first: '%s' in '%s'); "
+                 "wake or kill and join them before the %s goes out of scope\n",
+                 owner_, list.size(), n->g->name.c_str(), n->g->wait_reason ? n->g->wait_reason : "?", owner_);
+    std::abort();
+  }
+  list.~WaitList();
+}
+
+bool Waiters::empty() const noexcept { return list_of(storage_).empty(); }
+std::size_t Waiters::size() const noexcept { return list_of(storage_).size(); }
+
+bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
+  WaitNode node = this_waiter();
+  node.data = slot;
+  const Wake w = park_on(list_of(storage_), node, reason, deadline_ns);
+  switch (w) {
+    case Wake::unparked: return true;
+    case Wake::deadline: return false;
+    default:
+      raise_if_interrupted(w);
+      throw UsageError(std::string("grove: greenlet '") + node.g->name + "' woken by '" + to_string(w) +
+                       "' while waiting in '" + reason + "'");
+  }
+}
+
+bool Waiters::park_uninterruptibly(void* slot, const char* reason) {
+  WaitNode node = this_waiter();
+  node.data = slot;
+  return park_on_uninterruptibly(list_of(storage_), node, reason) == Wake::unparked;
+}
+
+bool Waiters::wake_one(void** slot) noexcept {
+  WaitNode* n = list_of(storage_).wake_one();
+  if (!n) return false;
+  if (slot) *slot = n->data;
+  return true;
+}
+
+std::size_t Waiters::wake_all() noexcept { return list_of(storage_).wake_all(); }
+
+}  // namespace grove::detail
