@@ -3,6 +3,7 @@
 
 #include "async_result.hpp"
 #include "condvar.hpp"
+#include "dns.hpp"
 #include "errors.hpp"
 #include "event.hpp"
 #include "greenlet.hpp"

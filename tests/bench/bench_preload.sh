@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# P8: the interposer's overhead on single-threaded programs, native vs preloaded, same run.
+#   tests/bench/bench_preload.sh [BUILD_DIR]   (default build-bench; builds grove-run if needed)
+# 1. curl fetching 8 × 16 MiB from a local python3 http.server (client preloaded);
+# 2. redis-benchmark (native) against redis-server, native vs preloaded server.
+# Medians of RUNS runs (default 5); target: within 5 % of native.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
+build=${1:-build-bench}; [[ $build = /* ]] || build="$root/$build"
+RUNS=${RUNS:-5}
+[ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release >/dev/null
+ninja -C "$build" interpose/grove-run interpose/libgrove_preload.so >/dev/null
+run="$build/interpose/grove-run"
+work=$(mktemp -d); pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# 1. curl
+mkdir "$work/www"; for i in $(seq 8); do head -c $((16 << 20)) /dev/urandom >"$work/www/f$i"; done
+port=$(free_port)
+(cd "$work/www" && exec taskset -c 0 python3 -m http.server "$port" --bind 127.0.0.1) >/dev/null 2>&1 & pids+=($!)
+wait_port "$port"
+urls=(); for i in $(seq 8); do urls+=(-o /dev/null "http://127.0.0.1:$port/f$i"); done
+fetch() { local t0 t1; t0=$(date +%s.%N); taskset -c 1 "$@" curl -sf "${urls[@]}" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+nat=(); pre=()
+for r in $(seq "$RUNS"); do nat+=("$(fetch env)"); pre+=("$(fetch "$run" --)"); done
+cn=$(median "${nat[@]}"); cp=$(median "${pre[@]}")
+echo "curl 8x16MiB seconds: native ${nat[*]} | preloaded ${pre[*]}"
+
+# 2. redis
+bench_redis() {  # $@: how to start the server; prints requests/s (SET+GET average)
+  local p; p=$(free_port)
+  taskset -c 0 "$@" redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & local pid=$!
+  wait_port "$p"
+  taskset -c 1 redis-benchmark -p "$p" -n 100000 -c 50 -q -t set,get 2>/dev/null |
+    awk -F'[: ]+' '/requests per second/ {for (i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/) {s+=$i; n++; break}} END {print s/n}'
+  kill $pid; wait $pid 2>/dev/null || true
+}
+rn=(); rp=()
+for r in $(seq "$RUNS"); do rn+=("$(bench_redis env)"); rp+=("$(bench_redis "$run" --)"); done
+mn=$(median "${rn[@]}"); mp=$(median "${rp[@]}")
+echo "redis req/s: native ${rn[*]} | preloaded ${rp[*]}"
+
+printf '\n%-34s %12s %12s %8s %8s\n' measure native preloaded ratio target
+printf '%-34s %12.3f %12.3f %8.3f %8s\n' "P8 curl 8x16MiB (s, lower=better)" "$cn" "$cp" "$(echo "$cp / $cn" | bc -l)" "<=1.05"
+printf '%-34s %12.0f %12.0f %8.3f %8s\n' "P8 redis SET+GET (req/s)" "$mn" "$mp" "$(echo "$mp / $mn" | bc -l)" ">=0.95"

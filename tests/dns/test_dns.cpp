@@ -1,0 +1,510 @@
+// test_dns.cpp — grove's resolver against a real DNS server on loopback (dns_server.hpp).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "dns.hpp"
+#include "dns_server.hpp"
+#include "grove/dns.hpp"
+#include "grove/dns_c.h"
+#include "grove/grove.hpp"
+#include "resolve.hpp"
+
+using namespace std::chrono_literals;
+using grove::test::DnsServer;
+using grove::test::SilentServer;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  std::string path = "/tmp/grove_test_dns_" + std::to_string(::getpid()) + "_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+class Dns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    resolv_ = write_temp("resolv.conf", "options ndots:1\n");
+    hosts_ = write_temp("hosts", "127.0.0.1 localhost\n192.0.2.99 filehost filealias\n2001:db8::99 filehost\n");
+    nss_ = write_temp("nsswitch.conf", "hosts: files dns\n");
+    grove::detail::resolve::set_files_for_tests(hosts_, nss_);
+    server.add_a("host.test", "192.0.2.10");
+    server.add_a("dual.test", "192.0.2.11");
+    server.add_aaaa("dual.test", "2001:db8::11");
+    server.add_aaaa("six.test", "2001:db8::6");
+    server.add_cname("alias.test", "mid.test");
+    server.add_cname("mid.test", "real.test");
+    server.add_a("real.test", "192.0.2.20");
+    server.add_empty("empty.test");
+    server.set_rcode("servfail.test", 2);
+    server.set_rcode("refused.test", 5);
+    server.set_mode("big.test", DnsServer::Mode::truncate);
+    server.add_a("big.test", "192.0.2.30");
+    server.set_mode("garbage.test", DnsServer::Mode::garbage);
+    server.set_mode("silent.test", DnsServer::Mode::drop);
+    server.add_a("slow.test", "192.0.2.40");
+    server.set_delay_ms("slow.test", 400);
+    server.add_a("www.example.test", "192.0.2.50");
+    server.add_ptr("10.2.0.192.in-addr.arpa", "host.test");
+    use(server.address());
+  }
+  void TearDown() override {
+    grove::detail::resolve::set_files_for_tests("", "");
+    grove::detail::dns::configure({});
+    std::remove(resolv_.c_str());
+    std::remove(hosts_.c_str());
+    std::remove(nss_.c_str());
+  }
+  void use(const std::string& servers, int timeout_ms = 300, int tries = 2, const std::string& resolv = "") {
+    grove::detail::dns::Config c;
+    c.servers = servers;
+    c.timeout_ms = timeout_ms;
+    c.tries = tries;
+    c.resolv_conf = resolv.empty() ? resolv_ : resolv;
+    ASSERT_TRUE(grove::detail::dns::configure(c));
+  }
+  static int gai(const char* node, const char* serv, int family, int socktype, int flags, addrinfo** out) {
+    addrinfo h{};
+    h.ai_family = family;
+    h.ai_socktype = socktype;
+    h.ai_flags = flags;
+    return grove_getaddrinfo(node, serv, &h, out);
+  }
+  static std::vector<std::string> hosts_of(const std::vector<grove::Address>& v) {
+    std::vector<std::string> out;
+    for (const auto& a : v) out.push_back(a.host());
+    return out;
+  }
+
+  DnsServer server;
+  std::string resolv_, hosts_, nss_;
+};
+
+int code_of(const std::string& host, const grove::ResolveHints& h = {}) {
+  try {
+    grove::resolve(host, "", h);
+    return 0;
+  } catch (const grove::DnsError& e) {
+    return e.code();
+  }
+}
+
+}  // namespace
+
+TEST_F(Dns, ARecordOneSocketType) {
+  auto v = grove::resolve("host.test", "80", {AF_INET, SOCK_STREAM, 0, 0});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.10");
+  EXPECT_EQ(v[0].port(), 80);
+  EXPECT_EQ(v[0].socktype, SOCK_STREAM);
+  EXPECT_EQ(v[0].protocol, IPPROTO_TCP);
+  EXPECT_TRUE(v[0].canonical_name.empty());
+}
+
+TEST_F(Dns, EverySocketTypeWhenNoneGiven) {
+  auto v = grove::resolve("host.test", "", {AF_INET, 0, 0, 0});
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].socktype, SOCK_STREAM);
+  EXPECT_EQ(v[1].socktype, SOCK_DGRAM);
+  EXPECT_EQ(v[2].socktype, SOCK_RAW);
+}
+
+TEST_F(Dns, BothFamilies) {
+  auto v = grove::resolve("dual.test", "", {AF_UNSPEC, SOCK_STREAM, 0, 0});
+  auto h = hosts_of(v);
+  EXPECT_EQ(std::set<std::string>(h.begin(), h.end()), (std::set<std::string>{"192.0.2.11", "2001:db8::11"}));
+  EXPECT_EQ(v.size(), 2u);
+  EXPECT_EQ(hosts_of(grove::resolve("dual.test", "", {AF_INET6, SOCK_STREAM, 0, 0})),
+            std::vector<std::string>{"2001:db8::11"});
+}
+
+TEST_F(Dns, CnameChainGivesCanonicalName) {
+  auto v = grove::resolve("alias.test", "", {AF_INET, SOCK_STREAM, 0, AI_CANONNAME});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.20");
+  EXPECT_EQ(v[0].canonical_name, "real.test");
+  hostent* h = grove_gethostbyname("alias.test");
+  ASSERT_NE(h, nullptr);
+  EXPECT_STREQ(h->h_name, "real.test");
+  ASSERT_NE(h->h_aliases[0], nullptr);
+  EXPECT_EQ(h->h_addrtype, AF_INET);
+}
+
+TEST_F(Dns, ErrorCodes) {
+  EXPECT_EQ(code_of("nosuch.test"), EAI_NONAME);
+  EXPECT_EQ(code_of("empty.test"), EAI_NODATA);
+  EXPECT_EQ(code_of("six.test", {AF_INET, 0, 0, 0}), EAI_NODATA);
+  EXPECT_EQ(code_of("servfail.test"), EAI_AGAIN);
+  addrinfo* res = nullptr;
+  EXPECT_EQ(gai("nosuch.test", nullptr, AF_UNSPEC, 0, 0, &res), EAI_NONAME);
+  EXPECT_EQ(res, nullptr);
+  EXPECT_EQ(gai("host.test", "nosuchservice", AF_UNSPEC, 0, 0, &res), EAI_SERVICE);
+  EXPECT_EQ(gai("host.test", "http", AF_UNSPEC, 0, AI_NUMERICSERV, &res), EAI_NONAME);
+  EXPECT_EQ(gai("host.test", nullptr, AF_UNSPEC, 0, AI_NUMERICHOST, &res), EAI_NONAME);
+  EXPECT_EQ(gai("host.test", nullptr, AF_UNSPEC, 12345, 0, &res), EAI_SOCKTYPE);
+  EXPECT_EQ(gai("host.test", nullptr, AF_UNIX, 0, 0, &res), EAI_FAMILY);
+  EXPECT_EQ(gai("host.test", nullptr, AF_UNSPEC, 0, 0x10000, &res), EAI_BADFLAGS);
+  EXPECT_EQ(gai(nullptr, "80", AF_UNSPEC, 0, AI_CANONNAME, &res), EAI_BADFLAGS);
+  EXPECT_EQ(gai(nullptr, nullptr, AF_UNSPEC, 0, 0, &res), EAI_NONAME);
+  EXPECT_EQ(gai("::1", nullptr, AF_INET, 0, 0, &res), EAI_ADDRFAMILY);
+  EXPECT_EQ(gai("host.test", "80", AF_UNSPEC, SOCK_RAW, 0, &res), EAI_SERVICE);
+  EXPECT_EQ(res, nullptr);
+  EXPECT_STREQ(grove_gai_strerror(EAI_NONAME), gai_strerror(EAI_NONAME));
+}
+
+TEST_F(Dns, ServicesAndNumericHosts) {
+  // "http" is tcp-only in /etc/services: one entry, not one per socket type.
+  auto v = grove::resolve("192.0.2.1", "http");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].port(), 80);
+  EXPECT_EQ(v[0].socktype, SOCK_STREAM);
+  v = grove::resolve("127.1", "domain", {AF_INET, 0, 0, 0});  // inet_aton's short forms, like glibc
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].host(), "127.0.0.1");
+  EXPECT_EQ(v[1].socktype, SOCK_DGRAM);
+  v = grove::resolve("192.0.2.1", "", {AF_INET6, SOCK_STREAM, 0, AI_V4MAPPED});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "::ffff:192.0.2.1");
+  v = grove::resolve("", "8080", {AF_INET, SOCK_STREAM, 0, AI_PASSIVE});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "0.0.0.0");
+  v = grove::resolve("", "8080", {AF_UNSPEC, SOCK_STREAM, 0, 0});
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].host(), "::1");
+  EXPECT_EQ(v[1].host(), "127.0.0.1");
+  EXPECT_EQ(server.total_queries(), 0);
+}
+
+TEST_F(Dns, HostsFileFirst) {
+  auto v = grove::resolve("FileAlias", "", {AF_INET, SOCK_STREAM, 0, AI_CANONNAME});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.99");
+  EXPECT_EQ(v[0].canonical_name, "filehost");
+  v = grove::resolve("filehost", "", {AF_UNSPEC, SOCK_STREAM, 0, 0});
+  EXPECT_EQ(v.size(), 2u);
+  EXPECT_EQ(server.total_queries(), 0);
+  EXPECT_EQ(grove::reverse_lookup("192.0.2.99").host, "filehost");
+}
+
+TEST_F(Dns, TruncatedAnswerRetriedOverTcp) {
+  auto v = grove::resolve("big.test", "", {AF_INET, SOCK_STREAM, 0, 0});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.30");
+  EXPECT_GE(server.tcp_queries(), 1);
+}
+
+TEST_F(Dns, SilentServerTimesOutWithRetries) {
+  use(server.address(), 100, 2);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of("silent.test", {AF_INET, 0, 0, 0}), EAI_AGAIN);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(server.queries("silent.test"), 2);  // retried
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(Dns, NextServerWhenFirstNeverAnswers) {
+  SilentServer silent;
+  use(silent.address() + "," + server.address(), 100, 2);
+  auto v = grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.10");
+}
+
+TEST_F(Dns, GarbageReplyIsNotAnAnswer) {
+  use(server.address(), 100, 1);
+  // c-ares drops the malformed datagram and keeps waiting, as glibc does: a timeout.
+  EXPECT_EQ(code_of("garbage.test", {AF_INET, 0, 0, 0}), EAI_AGAIN);
+  EXPECT_EQ(server.queries("garbage.test"), 1);
+  // The channel still works afterwards.
+  EXPECT_EQ(grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0}).size(), 1u);
+}
+
+TEST_F(Dns, SearchList) {
+  std::string rc = write_temp("resolv_search.conf", "search example.test\noptions ndots:1\n");
+  use(server.address(), 300, 2, rc);
+  auto v = grove::resolve("www", "", {AF_INET, SOCK_STREAM, 0, AI_CANONNAME});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].host(), "192.0.2.50");
+  EXPECT_EQ(v[0].canonical_name, "www.example.test");
+  std::remove(rc.c_str());
+}
+
+TEST_F(Dns, ReverseLookup) {
+  EXPECT_EQ(grove::reverse_lookup("192.0.2.10").host, "host.test");
+  EXPECT_EQ(grove::reverse_lookup("192.0.2.77").host, "192.0.2.77");
+  try {
+    grove::reverse_lookup("192.0.2.77", NI_NAMEREQD);
+    FAIL() << "expected DnsError";
+  } catch (const grove::DnsError& e) {
+    EXPECT_EQ(e.code(), EAI_NONAME);
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(80);
+  inet_pton(AF_INET, "192.0.2.10", &sa.sin_addr);
+  char host[64], serv[32];
+  ASSERT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, serv, sizeof serv, 0), 0);
+  EXPECT_STREQ(host, "host.test");
+  EXPECT_STREQ(serv, "http");
+  ASSERT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, serv, sizeof serv,
+                              NI_NUMERICHOST | NI_NUMERICSERV), 0);
+  EXPECT_STREQ(host, "192.0.2.10");
+  EXPECT_STREQ(serv, "80");
+  char tiny[4];
+  EXPECT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, tiny, sizeof tiny, nullptr, 0, 0), EAI_OVERFLOW);
+  EXPECT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), 4, host, sizeof host, nullptr, 0, 0), EAI_FAMILY);
+  in_addr a;
+  inet_pton(AF_INET, "192.0.2.10", &a);
+  hostent* h = grove_gethostbyaddr(&a, 4, AF_INET);
+  ASSERT_NE(h, nullptr);
+  EXPECT_STREQ(h->h_name, "host.test");
+}
+
+TEST_F(Dns, GethostbynameR) {
+  hostent he;
+  hostent* res = nullptr;
+  int herr = 0;
+  char small[8];
+  EXPECT_EQ(grove_gethostbyname_r("host.test", &he, small, sizeof small, &res, &herr), ERANGE);
+  EXPECT_EQ(res, nullptr);
+  char buf[1024];
+  ASSERT_EQ(grove_gethostbyname_r("host.test", &he, buf, sizeof buf, &res, &herr), 0);
+  ASSERT_EQ(res, &he);
+  EXPECT_STREQ(he.h_name, "host.test");
+  EXPECT_EQ(he.h_length, 4);
+  char ip[16];
+  inet_ntop(AF_INET, he.h_addr_list[0], ip, sizeof ip);
+  EXPECT_STREQ(ip, "192.0.2.10");
+  EXPECT_EQ(he.h_addr_list[1], nullptr);
+  EXPECT_EQ(grove_gethostbyname_r("nosuch.test", &he, buf, sizeof buf, &res, &herr), 0);
+  EXPECT_EQ(res, nullptr);
+  EXPECT_EQ(herr, HOST_NOT_FOUND);
+  EXPECT_EQ(grove_gethostbyname2_r("empty.test", AF_INET6, &he, buf, sizeof buf, &res, &herr), 0);
+  EXPECT_EQ(herr, NO_DATA);
+  EXPECT_EQ(grove_gethostbyname2_r("servfail.test", AF_INET, &he, buf, sizeof buf, &res, &herr), 0);
+  EXPECT_EQ(herr, TRY_AGAIN);
+  ASSERT_EQ(grove_gethostbyname2_r("dual.test", AF_INET6, &he, buf, sizeof buf, &res, &herr), 0);
+  EXPECT_EQ(he.h_length, 16);
+}
+
+TEST_F(Dns, TimeoutScopeAbandonsLookupSafely) {
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(
+      {
+        grove::Timeout t(50ms);
+        grove::resolve("slow.test", "", {AF_INET, 0, 0, 0});
+      },
+      grove::TimeoutError);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
+  {
+    grove::Timeout t(50ms);
+    addrinfo* res = nullptr;
+    errno = 0;
+    EXPECT_EQ(gai("slow.test", nullptr, AF_INET, 0, 0, &res), EAI_SYSTEM);
+    EXPECT_EQ(errno, ETIMEDOUT);
+  }
+  // The abandoned queries complete later; nothing may touch the greenlets that left.
+  grove::sleep(600ms);
+  EXPECT_EQ(grove::detail::dns::in_flight(), 0u);
+  EXPECT_EQ(grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0}).size(), 1u);
+}
+
+TEST_F(Dns, KillAbandonsLookupSafely) {
+  for (int round = 0; round < 3; ++round) {
+    auto g = grove::spawn([] { return grove::resolve("slow.test", "", {AF_INET, 0, 0, 0}).size(); });
+    grove::sleep(20ms);
+    g.kill();
+    EXPECT_TRUE(g.killed());
+  }
+  auto c = grove::spawn([] {
+    addrinfo h{};
+    h.ai_family = AF_INET;
+    addrinfo* res = nullptr;
+    int rc = grove_getaddrinfo("slow.test", nullptr, &h, &res);
+    return std::make_pair(rc, errno);
+  });
+  grove::sleep(20ms);
+  c.kill_nowait();
+  c.join();
+  // A C caller gets EAI_SYSTEM/ECANCELED; the greenlet then ends with GreenletExit at its next
+  // blocking point or returns: either way it must not crash.
+  if (c.successful()) {
+    EXPECT_EQ(c.get().first, EAI_SYSTEM);
+    EXPECT_EQ(c.get().second, ECANCELED);
+  }
+  grove::sleep(600ms);
+  EXPECT_EQ(grove::detail::dns::in_flight(), 0u);
+}
+
+TEST_F(Dns, ThousandConcurrentLookupsShareTheChannel) {
+  server.set_default_delay_ms(50);
+  constexpr int kN = 1000;
+  std::vector<grove::Greenlet<std::string>> gs;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kN; ++i)
+    gs.push_back(grove::spawn([] { return grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0})[0].host(); }));
+  for (auto& g : gs) EXPECT_EQ(g.get(), "192.0.2.10");
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 1s) << std::chrono::duration<double, std::milli>(took).count() << " ms";
+  EXPECT_EQ(server.queries("host.test"), kN);
+}
+
+TEST_F(Dns, PlainThreadWithoutGreenlets) {
+  std::string got;
+  std::thread t([&] {
+    grove::detail::dns::Config c;
+    c.servers = server.address();
+    c.resolv_conf = resolv_;
+    grove::detail::dns::configure(c);
+    got = grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0}).at(0).host();
+  });
+  t.join();
+  EXPECT_EQ(got, "192.0.2.10");
+}
+
+TEST_F(Dns, BadServerListIsAClearError) {
+  use("not an address");
+  try {
+    grove::resolve("host.test");
+    FAIL() << "expected an error";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EINVAL);
+  }
+  EXPECT_NE(grove::detail::dns::config_error().find("not an address"), std::string::npos);
+  addrinfo* res = nullptr;
+  EXPECT_EQ(gai("host.test", nullptr, AF_UNSPEC, 0, 0, &res), EAI_SYSTEM);
+}
+
+TEST_F(Dns, EnvironmentConfiguresTheChannel) {
+  grove::detail::dns::configure({});
+  ::setenv("GROVE_DNS_SERVERS", server.address().c_str(), 1);
+  ::setenv("GROVE_DNS_TIMEOUT", "0.2", 1);
+  ::setenv("GROVE_DNS_TRIES", "1", 1);
+  auto v = grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0});
+  EXPECT_EQ(v.at(0).host(), "192.0.2.10");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of("silent.test", {AF_INET, 0, 0, 0}), EAI_AGAIN);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // 0.2 s, one try
+  ::setenv("GROVE_DNS_TIMEOUT", "zero", 1);
+  grove::detail::dns::configure({});
+  EXPECT_NE(grove::detail::dns::config_error().find("GROVE_DNS_TIMEOUT"), std::string::npos);
+  ::unsetenv("GROVE_DNS_SERVERS");
+  ::unsetenv("GROVE_DNS_TIMEOUT");
+  ::unsetenv("GROVE_DNS_TRIES");
+}
+
+TEST_F(Dns, ResolvConfOptionsAreHonoured) {
+  // c-ares 1.18 does not read glibc's timeout:/attempts: spellings; grove does.
+  std::string rc = write_temp("resolv_opts.conf", "options ndots:1 timeout:1 attempts:1\n");
+  use(server.address(), 0, 0, rc);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of("silent.test", {AF_UNSPEC, 0, 0, 0}), EAI_AGAIN);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 1900ms);
+  EXPECT_EQ(server.queries("silent.test"), 2);  // A and AAAA, one attempt each
+  std::remove(rc.c_str());
+}
+
+TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
+  // A source c-ares cannot answer: the whole lookup goes to libc's getaddrinfo on a worker thread
+  // (which reads the real /etc/nsswitch.conf and /etc/hosts: "localhost" is in every hosts file).
+  std::string nss = write_temp("nsswitch_foreign.conf", "hosts: files mdns4_minimal [NOTFOUND=return] dns\n");
+  grove::detail::resolve::set_files_for_tests(hosts_, nss);
+  addrinfo h{};
+  h.ai_family = AF_INET;
+  h.ai_socktype = SOCK_STREAM;
+  addrinfo* mine = nullptr;
+  addrinfo* theirs = nullptr;
+  ASSERT_EQ(grove_getaddrinfo("localhost", "80", &h, &mine), 0);
+  ASSERT_EQ(::getaddrinfo("localhost", "80", &h, &theirs), 0);
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->ai_family, theirs->ai_family);
+  EXPECT_EQ(0, std::memcmp(mine->ai_addr, theirs->ai_addr, theirs->ai_addrlen));
+  grove_freeaddrinfo(mine);  // libc's list, freed by libc's freeaddrinfo (ASan would object otherwise)
+  ::freeaddrinfo(theirs);
+  auto v = grove::resolve("localhost", "", {AF_INET, SOCK_STREAM, 0, 0});
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v[0].host(), "127.0.0.1");
+  EXPECT_EQ(server.total_queries(), 0);
+  std::remove(nss.c_str());
+}
+
+TEST_F(Dns, NonReentrantVariantsUsePerThreadStorage) {
+  hostent* a = grove_gethostbyname("host.test");
+  ASSERT_NE(a, nullptr);
+  EXPECT_STREQ(a->h_name, "host.test");
+  hostent* b = grove_gethostbyname2("six.test", AF_INET6);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a, b);  // same storage, overwritten, as glibc's static result
+  EXPECT_EQ(b->h_length, 16);
+  h_errno = 0;
+  EXPECT_EQ(grove_gethostbyname("nosuch.test"), nullptr);
+  EXPECT_EQ(h_errno, HOST_NOT_FOUND);
+  errno = 1234;
+  addrinfo* res = nullptr;
+  ASSERT_EQ(gai("host.test", nullptr, AF_INET, SOCK_STREAM, AI_CANONNAME, &res), 0);
+  EXPECT_EQ(errno, 1234);  // untouched on success
+  EXPECT_EQ(res->ai_flags, AI_CANONNAME);
+  EXPECT_STREQ(res->ai_canonname, "host.test");
+  grove_freeaddrinfo(res);
+}
+
+TEST_F(Dns, LookupsInManyThreadsAtOnce) {
+  // One channel per thread: threads do not share c-ares state.
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      grove::detail::dns::Config c;
+      c.servers = server.address();
+      c.resolv_conf = resolv_;
+      grove::detail::dns::configure(c);
+      std::vector<grove::Greenlet<bool>> gs;
+      for (int i = 0; i < 50; ++i)
+        gs.push_back(grove::spawn([] { return grove::resolve("dual.test", "", {AF_UNSPEC, SOCK_STREAM, 0, 0}).size() == 2; }));
+      for (auto& g : gs) ok += g.get();
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_F(Dns, HostileInputsFailCleanly) {
+  const std::string label64(64, 'a');
+  const std::string long_name = std::string(300, 'b') + ".test";
+  for (const std::string& n : {label64 + ".test", long_name, std::string("a b.test"), std::string("..."),
+                               std::string("."), std::string("x\x01y.test"), std::string("-.test")}) {
+    auto t0 = std::chrono::steady_clock::now();
+    int c = code_of(n);
+    EXPECT_NE(c, 0) << n;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << n;
+  }
+  addrinfo h{};
+  EXPECT_EQ(grove_getaddrinfo("host.test", nullptr, &h, nullptr), EAI_SYSTEM);
+  char host[64];
+  EXPECT_EQ(grove_getnameinfo(nullptr, 0, host, sizeof host, nullptr, 0, 0), EAI_FAMILY);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  EXPECT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, nullptr, 0, nullptr, 0, 0), EAI_NONAME);
+  EXPECT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, nullptr, 0, 0x8000),
+            EAI_BADFLAGS);
+  h_errno = 0;
+  EXPECT_EQ(grove_gethostbyaddr(nullptr, 4, AF_INET), nullptr);
+  EXPECT_EQ(h_errno, NETDB_INTERNAL);
+  in_addr a{};
+  EXPECT_EQ(grove_gethostbyaddr(&a, 3, AF_INET), nullptr);
+  EXPECT_EQ(grove_gethostbyname2("host.test", AF_UNIX), nullptr);
+  EXPECT_EQ(grove_gethostbyname(nullptr), nullptr);
+  grove_freeaddrinfo(nullptr);
+  EXPECT_THROW(grove::reverse_lookup("not-an-ip"), grove::DnsError);
+}
