@@ -145,6 +145,15 @@ int (*nanosleep)(const timespec*, timespec*) = f_nanosleep;
 int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*) = f_clock_nanosleep;
 pid_t (*fork)() = f_fork;
 int (*sigaction)(int, const struct sigaction*, struct sigaction*) = __sigaction;
+int (*getaddrinfo)(const char*, const char*, const addrinfo*, addrinfo**) = nullptr;
+void (*freeaddrinfo)(addrinfo*) = nullptr;
+int (*getnameinfo)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int) = nullptr;
+hostent* (*gethostbyname)(const char*) = nullptr;
+hostent* (*gethostbyname2)(const char*, int) = nullptr;
+int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*) = nullptr;
+int (*gethostbyname2_r)(const char*, int, hostent*, char*, size_t, hostent**, int*) = nullptr;
+hostent* (*gethostbyaddr)(const void*, socklen_t, int) = nullptr;
+int (*gethostbyaddr_r)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*) = nullptr;
 
 bool disabled = false;
 
@@ -191,6 +200,15 @@ __attribute__((constructor(101))) void resolve_all() {
   resolve(clock_nanosleep, "clock_nanosleep");
   resolve(fork, "fork");
   resolve(sigaction, "sigaction");
+  resolve(getaddrinfo, "getaddrinfo");
+  resolve(freeaddrinfo, "freeaddrinfo");
+  resolve(getnameinfo, "getnameinfo");
+  resolve(gethostbyname, "gethostbyname");
+  resolve(gethostbyname2, "gethostbyname2");
+  resolve(gethostbyname_r, "gethostbyname_r");
+  resolve(gethostbyname2_r, "gethostbyname2_r");
+  resolve(gethostbyaddr, "gethostbyaddr");
+  resolve(gethostbyaddr_r, "gethostbyaddr_r");
 }
 
 }  // namespace

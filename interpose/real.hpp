@@ -6,6 +6,7 @@
 // makes the raw system call, so nothing recurses into the hooks or into dlsym.
 #pragma once
 
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -55,6 +56,16 @@ extern int (*nanosleep)(const timespec*, timespec*);
 extern int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*);
 extern pid_t (*fork)();
 extern int (*sigaction)(int, const struct sigaction*, struct sigaction*);
+// DNS: no system call to fall back on; null until resolved (the hooks then answer themselves).
+extern int (*getaddrinfo)(const char*, const char*, const addrinfo*, addrinfo**);
+extern void (*freeaddrinfo)(addrinfo*);
+extern int (*getnameinfo)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
+extern hostent* (*gethostbyname)(const char*);
+extern hostent* (*gethostbyname2)(const char*, int);
+extern int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
+extern int (*gethostbyname2_r)(const char*, int, hostent*, char*, size_t, hostent**, int*);
+extern hostent* (*gethostbyaddr)(const void*, socklen_t, int);
+extern int (*gethostbyaddr_r)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
 
 // GROVE_DISABLE=1: every hook is a pure pass-through.
 extern bool disabled;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -225,6 +226,32 @@ int main(int argc, char** argv) {
   show("read restarted (SA_RESTART)", read(sv[0], buf, 1));
   close(sv[0]);
   close(sv[1]);
+
+  /* name lookups answered from /etc/hosts and numeric forms: no DNS server involved */
+  {
+    const char* names[] = {"localhost", "127.0.0.1", "::1", NULL};
+    for (int i = 0; names[i]; ++i) {
+      struct addrinfo hints, *res = NULL;
+      memset(&hints, 0, sizeof hints);
+      hints.ai_socktype = SOCK_STREAM;
+      int rc = getaddrinfo(names[i], "http", &hints, &res);
+      printf("getaddrinfo %s: %d", names[i], rc);
+      for (struct addrinfo* ai = res; ai; ai = ai->ai_next) {
+        char host[64], serv[16];
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
+        printf(" [%d %d %s %s]", ai->ai_family, ai->ai_protocol, host, serv);
+      }
+      printf("\n");
+      if (res) freeaddrinfo(res);
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST;
+    printf("getaddrinfo AI_NUMERICHOST name: %d\n", getaddrinfo("localhost", NULL, &hints, &res));
+    printf("getaddrinfo bad service: %d\n", getaddrinfo("127.0.0.1", "no-such-service", NULL, &res));
+    struct hostent* he = gethostbyname("localhost");
+    printf("gethostbyname localhost: %s\n", he ? he->h_name : "(null)");
+  }
 
   /* an inherited pipe on stdin: read it; its flags must stay as they were */
   if (argc > 1 && strcmp(argv[1], "stdin") == 0) {

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <netdb.h>
+
+#include "dns_server.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -330,4 +333,40 @@ TEST(Linked, TwoHundredGreenletsOfPlainBlockingCCodeTakeAboutAsLongAsOne) {
   EXPECT_GE(took, 200ms);
   EXPECT_LT(took, 2s);  // one after another: 40 s
   curl_global_cleanup();
+}
+
+TEST(Linked, HundredPlainGetaddrinfoCallsRunTogether) {
+  grove::test::DnsServer dns;
+  for (int i = 0; i < 100; ++i) dns.add_a("host" + std::to_string(i) + ".grove.test", "192.0.2." + std::to_string(i + 1));
+  dns.set_default_delay_ms(200);
+  ::setenv("GROVE_DNS_SERVERS", dns.address().c_str(), 1);  // read when this thread's channel starts
+  auto t0 = grove::Clock::now();
+  std::vector<grove::Greenlet<std::string>> gs;
+  for (int i = 0; i < 100; ++i)
+    gs.push_back(grove::spawn([i]() -> std::string {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      int rc = ::getaddrinfo(("host" + std::to_string(i) + ".grove.test").c_str(), "80", &hints, &res);
+      if (rc != 0) return gai_strerror(rc);
+      char ip[INET_ADDRSTRLEN];
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, ip, sizeof ip);
+      ::freeaddrinfo(res);
+      return ip;
+    }));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(gs[static_cast<std::size_t>(i)].get(), "192.0.2." + std::to_string(i + 1));
+  auto took = grove::Clock::now() - t0;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 2s);  // one after another: 20 s
+  hostent he, *result = nullptr;
+  char buf[1024];
+  int herr = 0;
+  EXPECT_EQ(::gethostbyname_r("host7.grove.test", &he, buf, sizeof buf, &result, &herr), 0);
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(std::string(::inet_ntoa(*reinterpret_cast<in_addr*>(result->h_addr_list[0]))), "192.0.2.8");
+  EXPECT_EQ(::gethostbyname_r("missing.grove.test", &he, buf, sizeof buf, &result, &herr), 0);
+  EXPECT_EQ(result, nullptr);
+  EXPECT_EQ(herr, HOST_NOT_FOUND);
+  ::unsetenv("GROVE_DNS_SERVERS");
 }
