@@ -60,6 +60,25 @@ timeout 30 "$run" -- curl -s "http://127.0.0.1:$closed/" >/dev/null; preload_rc=
 check "curl connection refused exit code" "$native_rc" "$preload_rc"
 timeout 10 "$run" -- sh -c 'exit 7'; check "exit code passes through" 7 $?
 
+# --- grove-run's own errors: clear message, conventional exit code ---------------------------
+msg=$("$run" 2>&1); rc=$?
+check "grove-run without a program: exit 2" 2 "$rc"
+check "grove-run without a program: says so" 1 "$(grep -c 'no program given' <<<"$msg")"
+msg=$("$run" --frobnicate -- true 2>&1); rc=$?
+check "grove-run bad option: exit 2" 2 "$rc"
+check "grove-run bad option: names it" 1 "$(grep -c "unknown option '--frobnicate'" <<<"$msg")"
+msg=$("$run" --log=loud -- true 2>&1); rc=$?
+check "grove-run bad log level: exit 2" 2 "$rc"
+msg=$("$run" -- /nonexistent/program 2>&1); rc=$?
+check "grove-run missing program: exit 127" 127 "$rc"
+check "grove-run missing program: names it" 1 "$(grep -c "cannot run '/nonexistent/program'" <<<"$msg")"
+msg=$(GROVE_PRELOAD=/nonexistent/libgrove_preload.so "$run" -- true 2>&1); rc=$?
+check "grove-run missing library: exit 127" 127 "$rc"
+check "grove-run missing library: says where it looked" 1 "$(grep -c '/nonexistent/libgrove_preload.so' <<<"$msg")"
+check "grove-run keeps an existing LD_PRELOAD" 1 \
+  "$(LD_PRELOAD=libc.so.6 "$run" -- sh -c 'echo "$LD_PRELOAD"' | grep -c 'libgrove_preload.so:libc.so.6')"
+check "grove-run --disable sets GROVE_DISABLE" 1 "$("$run" --disable -- sh -c 'echo $GROVE_DISABLE')"
+
 # --- a python3 http.server under grove-run, 20 native curls at once --------------------------
 port2=$(free_port)
 (cd "$work/www" && exec "$run" -- python3 -m http.server "$port2" --bind 127.0.0.1) >/dev/null 2>&1 &
