@@ -28,32 +28,41 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A server (grove's C++ API) that answers each connection's first line after `delay`.
-struct SlowServer {
+// A loopback server on grove's C++ API: a greenlet per connection runs `handle(fd)`.
+struct LoopbackServer {
   int listener;
   std::uint16_t port;
   grove::Greenlet<void> acceptor;
 
-  explicit SlowServer(grove::Duration delay) {
+  template <class Handler>
+  explicit LoopbackServer(Handler handle) {
     listener = grove::tcp_listen("127.0.0.1", 0, 1024);
     port = grove::local_port(listener);
-    acceptor = grove::spawn([this, delay] {
+    acceptor = grove::spawn([this, handle] {
       for (;;) {
         int c = grove::accept(listener);
-        grove::spawn([c, delay] {
-          char buf[256];
-          std::size_t n = grove::recv(c, buf, sizeof buf);
-          grove::sleep(delay);
-          grove::send_all(c, buf, n);
+        grove::spawn([c, handle] {
+          handle(c);
           grove::close(c);
         });
       }
     });
   }
-  ~SlowServer() {
+  ~LoopbackServer() {
     acceptor.kill();
     grove::close(listener);
   }
+};
+
+// Answers each connection's first message with itself, after `delay`.
+struct SlowServer : LoopbackServer {
+  explicit SlowServer(grove::Duration delay)
+      : LoopbackServer([delay](int c) {
+          char buf[256];
+          std::size_t n = grove::recv(c, buf, sizeof buf);
+          grove::sleep(delay);
+          grove::send_all(c, buf, n);
+        }) {}
 };
 
 // Plain blocking C: socket + connect + write + read, as any C library would do it.
@@ -250,19 +259,10 @@ TEST(Linked, NanosleepReportsRemainingTimeWhenKilled) {
 
 namespace {
 
-// A tiny HTTP/1.0 server on grove's C++ API: every response after `delay`, body = the path.
-struct SlowHttp {
-  int listener;
-  std::uint16_t port;
-  grove::Greenlet<void> acceptor;
-
-  explicit SlowHttp(grove::Duration delay) {
-    listener = grove::tcp_listen("127.0.0.1", 0, 1024);
-    port = grove::local_port(listener);
-    acceptor = grove::spawn([this, delay] {
-      for (;;) {
-        int c = grove::accept(listener);
-        grove::spawn([c, delay] {
+// A tiny HTTP/1.0 server: every response after `delay`, body = the path.
+struct SlowHttp : LoopbackServer {
+  explicit SlowHttp(grove::Duration delay)
+      : LoopbackServer([delay](int c) {
           std::string req;
           char buf[1024];
           while (req.find("\r\n\r\n") == std::string::npos) {
@@ -275,15 +275,7 @@ struct SlowHttp {
           std::string resp = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(path.size()) +
                              "\r\nConnection: close\r\n\r\n" + path;
           grove::send_all(c, resp.data(), resp.size());
-          grove::close(c);
-        });
-      }
-    });
-  }
-  ~SlowHttp() {
-    acceptor.kill();
-    grove::close(listener);
-  }
+        }) {}
 };
 
 std::size_t collect(char* p, std::size_t size, std::size_t n, void* out) {
