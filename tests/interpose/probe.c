@@ -189,6 +189,34 @@ int main(int argc, char** argv) {
   close(s2);
   close(l);
 
+  /* timeouts set by the program: connect to a listener whose backlog is full, send until full */
+  l = socket(AF_INET, SOCK_STREAM, 0);
+  a.sin_port = 0;
+  bind(l, (struct sockaddr*)&a, sizeof a);
+  listen(l, 0);
+  getsockname(l, (struct sockaddr*)&a, &alen);
+  for (int i = 0; i < 3; ++i) {
+    int cs = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval cto = {0, 100000};
+    setsockopt(cs, SOL_SOCKET, SO_SNDTIMEO, &cto, sizeof cto);
+    char what[48];
+    snprintf(what, sizeof what, "connect to full backlog %d", i);
+    show(what, connect(cs, (struct sockaddr*)&a, sizeof a)); /* fds leak on purpose: keep the queue full */
+  }
+  close(l);
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  struct timeval sto = {0, 50000};
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &sto, sizeof sto);
+  {
+    static char big[65536];
+    long sent;
+    while ((sent = send(sv[0], big, sizeof big, 0)) > 0) {
+    }
+    show("send until SO_SNDTIMEO", sent);
+  }
+  close(sv[0]);
+  close(sv[1]);
+
   /* sleeps */
   struct timespec bad = {0, 2000000000L}, ok = {0, 10000000L}, rem;
   show("nanosleep EINVAL", nanosleep(&bad, &rem));
@@ -259,6 +287,7 @@ int main(int argc, char** argv) {
     buf[n > 0 ? n : 0] = '\0';
     printf("stdin: %zd %s", n, buf);
     printf("stdin nonblock: %d\n", !!(fcntl(0, F_GETFL) & O_NONBLOCK));
+    printf("stdout nonblock: %d\n", !!(fcntl(1, F_GETFL) & O_NONBLOCK)); /* a pipe to the parent */
   }
   return 0;
 }
