@@ -72,6 +72,11 @@ Stack map_stack(std::size_t usable) {
     sys::munmap(s.base, s.mapped);
     throw;
   }
+#if defined(__SANITIZE_ADDRESS__)
+  // Raw mmap/munmap bypass ASan's interceptors, so its shadow still describes whatever used these
+  // addresses before (say, a stack unmapped when another thread's hub went away). Start clean.
+  __asan_unpoison_memory_region(s.bottom(), s.usable());
+#endif
   return s;
 }
 
