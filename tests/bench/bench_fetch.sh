@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# P6: downloading from a local nginx, 100 at a time — grove's two downloaders beside
+# `curl --parallel --parallel-max 100` and a Go net/http downloader, in the same run.
+#   tests/bench/bench_fetch.sh [BUILD_DIR]   (default build-bench, release)
+# Sets: 1000 × 64 KiB and 8 × 16 MiB. Prints wall seconds, medians of RUNS (default 5) runs.
+# Needs nginx and golang-go (apt-get install nginx-light golang-go). Loopback only.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
+build=${1:-build-bench}; [[ $build = /* ]] || build="$root/$build"
+RUNS=${RUNS:-5}
+[ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release >/dev/null
+ninja -C "$build" samples/fetch_curl samples/fetch >/dev/null
+work=$(mktemp -d); nginx_pid=""
+trap '[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null; rm -rf "$work"' EXIT
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+
+mkdir -p "$work/www/small" "$work/www/big" "$work/tmp"
+for i in $(seq 1000); do head -c 65536 /dev/urandom >"$work/www/small/f$i"; done
+for i in $(seq 8); do head -c $((16 << 20)) /dev/urandom >"$work/www/big/f$i"; done
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+user root;  # the files live in a mktemp directory only root can read
+daemon off;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  sendfile on; keepalive_requests 100000;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+CONF
+taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" & nginx_pid=$!
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
+
+(cd "$work" && cp "$here/fetch_go.go" . && GOFLAGS=-mod=mod GO111MODULE=off go build -o fetch_go fetch_go.go)
+
+for set in small big; do
+  n=$([ $set = small ] && echo 1000 || echo 8)
+  for i in $(seq "$n"); do echo "http://127.0.0.1:$port/$set/f$i"; done >"$work/$set.urls"
+  curl_args=(); while read -r u; do curl_args+=(-o /dev/null "$u"); done <"$work/$set.urls"
+  fc=(); ff=(); cp_=(); go_=()
+  for r in $(seq "$RUNS"); do
+    fc+=("$(secs taskset -c 1 "$build/samples/fetch_curl" -q -c 100 -i "$work/$set.urls")")
+    ff+=("$(secs taskset -c 1 "$build/samples/fetch" -q -c 100 -i "$work/$set.urls")")
+    cp_+=("$(secs taskset -c 1 curl -s --no-progress-meter --parallel --parallel-max 100 "${curl_args[@]}")")
+    go_+=("$(taskset -c 1 env GOMAXPROCS=1 "$work/fetch_go" 100 <"$work/$set.urls")")
+  done
+  label=$([ $set = small ] && echo "1000 x 64 KiB" || echo "8 x 16 MiB")
+  echo "P6 $label seconds: fetch_curl ${fc[*]} | fetch ${ff[*]} | curl --parallel ${cp_[*]} | go ${go_[*]}"
+  printf '%-14s fetch_curl %.3f  fetch %.3f  curl --parallel %.3f  go net/http (GOMAXPROCS=1) %.3f\n' \
+    "$label" "$(median "${fc[@]}")" "$(median "${ff[@]}")" "$(median "${cp_[@]}")" "$(median "${go_[@]}")"
+done
