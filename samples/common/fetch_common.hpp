@@ -74,6 +74,23 @@ inline void finish_options(Options& o) {
 }
 
 // Before retry number `attempt` (1, 2, …): 100 ms, 200 ms, 400 ms … capped at 3 s.
+// Parses the command line into o. Returns -1 to go on, or the exit status to end with (0 for
+// --help, 2 for bad usage, with the message printed).
+inline int parse_command_line(CLI::App& app, int argc, char** argv, Options& o, const char* prog) {
+  add_options(app, o);
+  try {
+    app.parse(argc, argv);
+    finish_options(o);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", prog, e.what());
+    return 2;
+  }
+  return -1;
+}
+
 inline grove::Duration backoff(int attempt) {
   const int shift = std::min(attempt - 1, 5);
   return std::min<grove::Duration>(std::chrono::milliseconds(100) * (1 << shift), std::chrono::seconds(3));

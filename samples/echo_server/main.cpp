@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <grove/grove.hpp>
 
+#include "../common/server_common.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -25,21 +27,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  // One fd per connection: allow as many as the hard limit permits.
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-  int listener;
-  try {
-    listener = grove::tcp_listen(host, static_cast<std::uint16_t>(port), 4096);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "echo_server: cannot listen on %s:%d: %s\n", host.c_str(), port, e.what());
-    return 1;
-  }
-  std::printf("listening on %s:%u\n", host.c_str(), grove::local_port(listener));
-  std::fflush(stdout);
+  server_common::raise_fd_limit();
+  const int listener = server_common::listen_and_announce("echo_server", host, port);
+  if (listener < 0) return 1;
   for (;;) {
     int c;
     try {

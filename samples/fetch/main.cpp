@@ -301,17 +301,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Download http:// URLs concurrently on grove's cooperative sockets (http_parser, keep-alive,\n"
                "chunked, redirects), one greenlet per download, one thread. https:// is not supported."};
   Options o;
-  fetch_common::add_options(app, o);
-  try {
-    app.parse(argc, argv);
-    fetch_common::finish_options(o);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fetch: %s\n", e.what());
-    return 2;
-  }
+  if (int rc = fetch_common::parse_command_line(app, argc, argv, o, "fetch"); rc >= 0) return rc;
   Progress progress(o.urls.size(), o.quiet);
   grove::Pool pool(static_cast<std::size_t>(o.concurrency));
   for (const std::string& url : o.urls) pool.spawn([&url, &o, &progress] { download(url, o, progress); });

@@ -114,17 +114,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Download URLs concurrently with libcurl's blocking easy API, one greenlet per download, one thread.\n"
                "(libgrove_preload makes the blocking calls cooperative; no curl multi.)"};
   Options o;
-  fetch_common::add_options(app, o);
-  try {
-    app.parse(argc, argv);
-    fetch_common::finish_options(o);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fetch_curl: %s\n", e.what());
-    return 2;
-  }
+  if (int rc = fetch_common::parse_command_line(app, argc, argv, o, "fetch_curl"); rc >= 0) return rc;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     std::fprintf(stderr, "fetch_curl: curl_global_init failed\n");
     return 1;

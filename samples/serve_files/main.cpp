@@ -20,6 +20,8 @@
 #include <CLI/CLI.hpp>
 #include <grove/grove.hpp>
 
+#include "../common/server_common.hpp"
+
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -327,22 +329,9 @@ int main(int argc, char** argv) {
   cfg.root = real;
   if (cfg.root == "/") cfg.root.clear();  // so "root + '/'" prefixes stay right
 
-  // Each connection is an fd: allow as many as the hard limit permits.
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-
-  int listener;
-  try {
-    listener = grove::tcp_listen(host, static_cast<std::uint16_t>(port), 4096);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "serve_files: cannot listen on %s:%d: %s\n", host.c_str(), port, e.what());
-    return 1;
-  }
-  std::printf("listening on %s:%u\n", host.c_str(), grove::local_port(listener));
-  std::fflush(stdout);
+  server_common::raise_fd_limit();
+  const int listener = server_common::listen_and_announce("serve_files", host, port);
+  if (listener < 0) return 1;
 
   for (;;) {
     int c;
