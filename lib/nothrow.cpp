@@ -15,8 +15,8 @@ namespace {
 
 using detail::Wake;
 
-thread_local volatile sig_atomic_t tl_signals = 0;
-thread_local volatile sig_atomic_t tl_no_restart = 0;
+thread_local volatile sig_atomic_t tl_signals __attribute__((tls_model("initial-exec"))) = 0;
+thread_local volatile sig_atomic_t tl_no_restart __attribute__((tls_model("initial-exec"))) = 0;
 
 int to_errno(Wake w) noexcept {
   switch (w) {
