@@ -226,9 +226,10 @@ int grove_getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t
 
 const char* grove_gai_strerror(int code) { return ::gai_strerror(code); }
 
-hostent* grove_gethostbyname2(const char* name, int af) {
-  ErrnoGuard eg;
-  r::HostResult h = guarded([&] { return r::gethostbyname(name, af); });
+namespace {
+
+// The non-reentrant variants' answer in per-thread storage; out of memory there is NETDB_INTERNAL.
+hostent* static_or_enomem(const r::HostResult& h, ErrnoGuard& eg) {
   try {
     return static_result(h, eg);
   } catch (...) {
@@ -236,6 +237,13 @@ hostent* grove_gethostbyname2(const char* name, int af) {
     eg.set_to = ENOMEM;
     return nullptr;
   }
+}
+
+}  // namespace
+
+hostent* grove_gethostbyname2(const char* name, int af) {
+  ErrnoGuard eg;
+  return static_or_enomem(guarded([&] { return r::gethostbyname(name, af); }), eg);
 }
 
 hostent* grove_gethostbyname(const char* name) { return grove_gethostbyname2(name, AF_INET); }
@@ -254,14 +262,7 @@ int grove_gethostbyname_r(const char* name, hostent* ret, char* buf, size_t bufl
 
 hostent* grove_gethostbyaddr(const void* addr, socklen_t len, int type) {
   ErrnoGuard eg;
-  r::HostResult h = guarded([&] { return r::gethostbyaddr(addr, len, type); });
-  try {
-    return static_result(h, eg);
-  } catch (...) {
-    h_errno = NETDB_INTERNAL;
-    eg.set_to = ENOMEM;
-    return nullptr;
-  }
+  return static_or_enomem(guarded([&] { return r::gethostbyaddr(addr, len, type); }), eg);
 }
 
 int grove_gethostbyaddr_r(const void* addr, socklen_t len, int type, hostent* ret, char* buf, size_t buflen,

@@ -967,7 +967,7 @@ HostResult gethostbyname(const char* name, int family) {
       return r;
     }
     if (ans.config_error) {
-        r.h_errno_value = NETDB_INTERNAL;
+      r.h_errno_value = NETDB_INTERNAL;
       r.sys_errno = EINVAL;
       return r;
     }
