@@ -7,7 +7,7 @@
 // freeaddrinfo is always grove's: it frees lists from either resolver.
 #include <netdb.h>
 
-#include "cooperative.hpp"
+#include "hook.hpp"
 #include "grove/dns_c.h"
 
 using namespace grove::interpose;
@@ -17,7 +17,7 @@ namespace {
 // libc answers when hooks are off, or before dlsym has found it (then grove does, which is fine).
 template <class F>
 bool use_libc(F* real_fn) noexcept {
-  return real_fn && !hooks_active();
+  return real_fn && !active();
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// poll.cpp — poll, ppoll, select, pselect, epoll_wait, epoll_pwait (+ fortify variants).
+// poll.cpp — poll, ppoll, select, pselect, epoll_wait, epoll_pwait, epoll_pwait2 (+ fortify variants).
 //
 // Each asks the kernel with a zero timeout first — exactly the answer libc would give, POLLNVAL
 // and POLLHUP included — and only if nothing is ready parks until one of the fds changes, the
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "cooperative.hpp"
+#include "hook.hpp"
 
 using namespace grove::interpose;
 namespace nothrow = grove::nothrow;
@@ -51,8 +51,8 @@ int wait_loop(const pollfd* fds, nfds_t n, std::int64_t deadline, Check check, B
       errno = saved;
       return 0;
     }
-    if (w == -EDEADLK) return block(ms_left(deadline));  // nothing else can run: wait in the kernel
-    return fail(w == -ERESTART ? -EINTR : w);  // poll, select and epoll_wait never restart
+    if (w == 1) return block(ms_left(deadline));  // an fd grove cannot watch: wait in the kernel
+    return ret<int>(w);  // -EINTR (poll, select and epoll_wait never restart), -ECANCELED, -ETIMEDOUT
   }
 }
 
@@ -62,7 +62,7 @@ int poll_impl(pollfd* fds, nfds_t n, std::int64_t deadline) {
 }
 
 int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* e, std::int64_t deadline) {
-  if (nfds < 0 || nfds > FD_SETSIZE) return fail(-EINVAL);
+  if (nfds < 0 || nfds > FD_SETSIZE) return ret<int>(-EINVAL);
   std::vector<pollfd> pfds;
   for (int fd = 0; fd < nfds; ++fd) {
     short ev = 0;
@@ -98,10 +98,10 @@ int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* e, std::int64_t deadline
   return res;
 }
 
-int epoll_impl(int epfd, epoll_event* ev, int max, int timeout) {
+int epoll_impl(int epfd, epoll_event* ev, int max, std::int64_t deadline) {
   pollfd self{epfd, POLLIN, 0};  // an epoll fd is readable while events are pending
   return wait_loop(
-      &self, 1, deadline_from_ms(timeout), [&] { return real::epoll_wait(epfd, ev, max, 0); },
+      &self, 1, deadline, [&] { return real::epoll_wait(epfd, ev, max, 0); },
       [&](int ms) { return real::epoll_wait(epfd, ev, max, ms); });
 }
 
@@ -110,13 +110,13 @@ int epoll_impl(int epfd, epoll_event* ev, int max, int timeout) {
 extern "C" {
 
 int poll(pollfd* fds, nfds_t n, int timeout) {
-  if (timeout == 0 || !hooks_active()) return real::poll(fds, n, timeout);
+  if (timeout == 0 || !active()) return real::poll(fds, n, timeout);
   return poll_impl(fds, n, deadline_from_ms(timeout));
 }
 
 int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
-  if (mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !hooks_active()) return real::ppoll(fds, n, ts, mask);
-  if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) return fail(-EINVAL);
+  if (mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !active()) return real::ppoll(fds, n, ts, mask);
+  if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) return ret<int>(-EINVAL);
   return poll_impl(fds, n, deadline_from_ts(ts));
 }
 
@@ -131,8 +131,8 @@ int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask,
 }
 
 int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* tv) {
-  if ((tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !hooks_active()) return real::select(nfds, r, w, e, tv);
-  if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1'000'000)) return fail(-EINVAL);
+  if ((tv && tv->tv_sec == 0 && tv->tv_usec == 0) || !active()) return real::select(nfds, r, w, e, tv);
+  if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1'000'000)) return ret<int>(-EINVAL);
   const std::int64_t deadline =
       tv ? nothrow::deadline_after_ns(std::int64_t{tv->tv_sec} * 1'000'000'000 + std::int64_t{tv->tv_usec} * 1000)
          : nothrow::kNoDeadline;
@@ -146,20 +146,30 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* tv) {
 }
 
 int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts, const sigset_t* mask) {
-  if (mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !hooks_active())
+  if (mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !active())
     return real::pselect(nfds, r, w, e, ts, mask);
-  if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) return fail(-EINVAL);
+  if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) return ret<int>(-EINVAL);
   return select_impl(nfds, r, w, e, deadline_from_ts(ts));
 }
 
 int epoll_wait(int epfd, epoll_event* ev, int max, int timeout) {
-  if (timeout == 0 || !hooks_active()) return real::epoll_wait(epfd, ev, max, timeout);
-  return epoll_impl(epfd, ev, max, timeout);
+  if (timeout == 0 || !active()) return real::epoll_wait(epfd, ev, max, timeout);
+  return epoll_impl(epfd, ev, max, deadline_from_ms(timeout));
 }
 
 int epoll_pwait(int epfd, epoll_event* ev, int max, int timeout, const sigset_t* mask) {
-  if (mask || timeout == 0 || !hooks_active()) return real::epoll_pwait(epfd, ev, max, timeout, mask);
-  return epoll_impl(epfd, ev, max, timeout);
+  if (mask || timeout == 0 || !active()) return real::epoll_pwait(epfd, ev, max, timeout, mask);
+  return epoll_impl(epfd, ev, max, deadline_from_ms(timeout));
+}
+
+int epoll_pwait2(int epfd, epoll_event* ev, int max, const timespec* ts, const sigset_t* mask) {
+  if (mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || !active())
+    return real::epoll_pwait2(epfd, ev, max, ts, mask);
+  if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) return ret<int>(-EINVAL);
+  return epoll_impl(epfd, ev, max, deadline_from_ts(ts));
 }
 
 }  // extern "C"
+
+GROVE_ALIAS(poll, __poll)
+GROVE_ALIAS(select, __select)

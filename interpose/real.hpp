@@ -3,71 +3,95 @@
 // The only place that resolves originals: once, from a load-time constructor, with
 // dlsym(RTLD_NEXT). Until then (a hook called from another library's constructor, or from inside
 // dlsym itself when an allocator replacement reads a file) each pointer holds a fallback that
-// makes the raw system call, so nothing recurses into the hooks or into dlsym.
+// makes the raw system call, so nothing recurses into the hooks or into dlsym. Functions with no
+// system call behind them (DNS, stdio, system) are null until resolved; their hooks call
+// ensure_resolved() first.
 #pragma once
 
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
+
+// X(name, return type, parameter list)
+#define GROVE_REAL_FUNCTIONS(X)                                                                        \
+  X(socket, int, (int, int, int))                                                                      \
+  X(socketpair, int, (int, int, int, int*))                                                            \
+  X(accept, int, (int, sockaddr*, socklen_t*))                                                         \
+  X(accept4, int, (int, sockaddr*, socklen_t*, int))                                                   \
+  X(connect, int, (int, const sockaddr*, socklen_t))                                                   \
+  X(read, ssize_t, (int, void*, size_t))                                                               \
+  X(write, ssize_t, (int, const void*, size_t))                                                        \
+  X(readv, ssize_t, (int, const iovec*, int))                                                          \
+  X(writev, ssize_t, (int, const iovec*, int))                                                         \
+  X(recv, ssize_t, (int, void*, size_t, int))                                                          \
+  X(recvfrom, ssize_t, (int, void*, size_t, int, sockaddr*, socklen_t*))                               \
+  X(recvmsg, ssize_t, (int, msghdr*, int))                                                             \
+  X(recvmmsg, int, (int, mmsghdr*, unsigned, int, timespec*))                                          \
+  X(send, ssize_t, (int, const void*, size_t, int))                                                    \
+  X(sendto, ssize_t, (int, const void*, size_t, int, const sockaddr*, socklen_t))                      \
+  X(sendmsg, ssize_t, (int, const msghdr*, int))                                                       \
+  X(sendmmsg, int, (int, mmsghdr*, unsigned, int))                                                     \
+  X(sendfile, ssize_t, (int, int, off_t*, size_t))                                                     \
+  X(splice, ssize_t, (int, loff_t*, int, loff_t*, size_t, unsigned))                                   \
+  X(close, int, (int))                                                                                 \
+  X(close_range, int, (unsigned, unsigned, int))                                                       \
+  X(dup, int, (int))                                                                                   \
+  X(dup2, int, (int, int))                                                                             \
+  X(dup3, int, (int, int, int))                                                                        \
+  X(fcntl, int, (int, int, long))                                                                      \
+  X(ioctl, int, (int, unsigned long, void*))                                                           \
+  X(setsockopt, int, (int, int, int, const void*, socklen_t))                                          \
+  X(poll, int, (pollfd*, nfds_t, int))                                                                 \
+  X(ppoll, int, (pollfd*, nfds_t, const timespec*, const sigset_t*))                                   \
+  X(select, int, (int, fd_set*, fd_set*, fd_set*, timeval*))                                           \
+  X(pselect, int, (int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*))                  \
+  X(epoll_wait, int, (int, epoll_event*, int, int))                                                    \
+  X(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))                                  \
+  X(epoll_pwait2, int, (int, epoll_event*, int, const timespec*, const sigset_t*))                     \
+  X(sleep, unsigned, (unsigned))                                                                       \
+  X(usleep, int, (useconds_t))                                                                         \
+  X(nanosleep, int, (const timespec*, timespec*))                                                      \
+  X(clock_nanosleep, int, (clockid_t, int, const timespec*, timespec*))                                \
+  X(sigaction, int, (int, const struct sigaction*, struct sigaction*))                                 \
+  X(wait4, pid_t, (pid_t, int*, int, rusage*))                                                         \
+  X(waitid, int, (idtype_t, id_t, siginfo_t*, int))                                                    \
+  X(ptrace, long, (int, pid_t, void*, void*))                                                          \
+  X(fclose, int, (FILE*))                                                                              \
+  X(system, int, (const char*))                                                                        \
+  X(popen, FILE*, (const char*, const char*))                                                          \
+  X(pclose, int, (FILE*))                                                                              \
+  X(getaddrinfo, int, (const char*, const char*, const addrinfo*, addrinfo**))                         \
+  X(freeaddrinfo, void, (addrinfo*))                                                                   \
+  X(getnameinfo, int, (const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int))           \
+  X(gethostbyname, hostent*, (const char*))                                                            \
+  X(gethostbyname2, hostent*, (const char*, int))                                                      \
+  X(gethostbyname_r, int, (const char*, hostent*, char*, size_t, hostent**, int*))                     \
+  X(gethostbyname2_r, int, (const char*, int, hostent*, char*, size_t, hostent**, int*))               \
+  X(gethostbyaddr, hostent*, (const void*, socklen_t, int))                                            \
+  X(gethostbyaddr_r, int, (const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*))
 
 namespace grove::interpose::real {
 
-extern int (*socket)(int, int, int);
-extern int (*socketpair)(int, int, int, int[2]);
-extern int (*accept)(int, sockaddr*, socklen_t*);
-extern int (*accept4)(int, sockaddr*, socklen_t*, int);
-extern int (*connect)(int, const sockaddr*, socklen_t);
-extern int (*shutdown)(int, int);
-extern ssize_t (*read)(int, void*, size_t);
-extern ssize_t (*write)(int, const void*, size_t);
-extern ssize_t (*readv)(int, const iovec*, int);
-extern ssize_t (*writev)(int, const iovec*, int);
-extern ssize_t (*recv)(int, void*, size_t, int);
-extern ssize_t (*recvfrom)(int, void*, size_t, int, sockaddr*, socklen_t*);
-extern ssize_t (*recvmsg)(int, msghdr*, int);
-extern int (*recvmmsg)(int, mmsghdr*, unsigned, int, timespec*);
-extern ssize_t (*send)(int, const void*, size_t, int);
-extern ssize_t (*sendto)(int, const void*, size_t, int, const sockaddr*, socklen_t);
-extern ssize_t (*sendmsg)(int, const msghdr*, int);
-extern int (*sendmmsg)(int, mmsghdr*, unsigned, int);
-extern int (*close)(int);
-extern int (*dup)(int);
-extern int (*dup2)(int, int);
-extern int (*dup3)(int, int, int);
-extern int (*fcntl)(int, int, long);
-extern int (*ioctl)(int, unsigned long, void*);
-extern int (*setsockopt)(int, int, int, const void*, socklen_t);
-extern int (*getsockopt)(int, int, int, void*, socklen_t*);
-extern int (*poll)(pollfd*, nfds_t, int);
-extern int (*ppoll)(pollfd*, nfds_t, const timespec*, const sigset_t*);
-extern int (*select)(int, fd_set*, fd_set*, fd_set*, timeval*);
-extern int (*pselect)(int, fd_set*, fd_set*, fd_set*, const timespec*, const sigset_t*);
-extern int (*epoll_wait)(int, epoll_event*, int, int);
-extern int (*epoll_pwait)(int, epoll_event*, int, int, const sigset_t*);
-extern unsigned (*sleep)(unsigned);
-extern int (*usleep)(useconds_t);
-extern int (*nanosleep)(const timespec*, timespec*);
-extern int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*);
-extern pid_t (*fork)();
-extern int (*sigaction)(int, const struct sigaction*, struct sigaction*);
-// DNS: no system call to fall back on; null until resolved (the hooks then answer themselves).
-extern int (*getaddrinfo)(const char*, const char*, const addrinfo*, addrinfo**);
-extern void (*freeaddrinfo)(addrinfo*);
-extern int (*getnameinfo)(const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
-extern hostent* (*gethostbyname)(const char*);
-extern hostent* (*gethostbyname2)(const char*, int);
-extern int (*gethostbyname_r)(const char*, hostent*, char*, size_t, hostent**, int*);
-extern int (*gethostbyname2_r)(const char*, int, hostent*, char*, size_t, hostent**, int*);
-extern hostent* (*gethostbyaddr)(const void*, socklen_t, int);
-extern int (*gethostbyaddr_r)(const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*);
+#define GROVE_DECLARE_REAL(name, ret, params) extern ret(*name) params;
+GROVE_REAL_FUNCTIONS(GROVE_DECLARE_REAL)
+#undef GROVE_DECLARE_REAL
 
 // GROVE_DISABLE=1: every hook is a pure pass-through.
 extern bool disabled;
+// GROVE_MAIN_HUB=1: the main thread gets its hub at load (interpose/startup.cpp).
+extern bool main_hub;
+
+// Resolves every original now if the load-time constructor has not run yet (for the functions
+// without a raw-syscall stand-in, called before it).
+void ensure_resolved() noexcept;
 
 }  // namespace grove::interpose::real

@@ -3,124 +3,74 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "cooperative.hpp"
+#include "hook.hpp"
 
 using namespace grove::interpose;
+namespace nothrow = grove::nothrow;
 
 extern "C" void __chk_fail() __attribute__((noreturn));
-
-namespace {
-
-// One helper for every call: `plain` is the call as the program made it, `dontwait` the same call
-// made non-blocking with MSG_DONTWAIT (for sockets grove did not create).
-// Socket-only calls (recv*, send*) on anything else go to libc, which fails them (ENOTSOCK).
-template <class Plain, class DontWait>
-auto route(int fd, short events, bool user_dontwait, Plain plain, DontWait dontwait, bool socket_only = true) noexcept {
-  switch (choose(fd, user_dontwait)) {
-    case Path::real:
-      return plain();
-    case Path::socket_try:
-      return retry_on_eagain(fd, events, events == POLLIN ? recv_timeout(fd) : send_timeout(fd), plain);
-    case Path::socket_dontwait:
-      return retry_on_eagain(fd, events, events == POLLIN ? recv_timeout(fd) : send_timeout(fd), dontwait);
-    case Path::poll_first:
-      if (socket_only) return plain();
-      break;
-  }
-  return when_ready(fd, events, plain);
-}
-
-}  // namespace
 
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
-  return route(
-      fd, POLLIN, false, [&] { return real::read(fd, buf, n); },
-      [&] { return real::recvfrom(fd, buf, n, MSG_DONTWAIT, nullptr, nullptr); }, false);
+  if (!active()) return real::read(fd, buf, n);
+  return ret<ssize_t>(nothrow::read(fd, buf, n));
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-  return route(
-      fd, POLLOUT, false, [&] { return real::write(fd, buf, n); },
-      [&] { return real::sendto(fd, buf, n, MSG_DONTWAIT, nullptr, 0); }, false);
+  if (!active()) return real::write(fd, buf, n);
+  return ret<ssize_t>(nothrow::write(fd, buf, n));
 }
 
 ssize_t readv(int fd, const iovec* iov, int cnt) {
-  return route(
-      fd, POLLIN, false, [&] { return real::readv(fd, iov, cnt); },
-      [&] {
-        msghdr m{};
-        m.msg_iov = const_cast<iovec*>(iov);
-        m.msg_iovlen = static_cast<size_t>(cnt);
-        return real::recvmsg(fd, &m, MSG_DONTWAIT);
-      },
-      false);
+  if (!active()) return real::readv(fd, iov, cnt);
+  return ret<ssize_t>(nothrow::readv(fd, iov, cnt));
 }
 
 ssize_t writev(int fd, const iovec* iov, int cnt) {
-  return route(
-      fd, POLLOUT, false, [&] { return real::writev(fd, iov, cnt); },
-      [&] {
-        msghdr m{};
-        m.msg_iov = const_cast<iovec*>(iov);
-        m.msg_iovlen = static_cast<size_t>(cnt);
-        return real::sendmsg(fd, &m, MSG_DONTWAIT);
-      },
-      false);
+  if (!active()) return real::writev(fd, iov, cnt);
+  return ret<ssize_t>(nothrow::writev(fd, iov, cnt));
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  return route(
-      fd, POLLIN, flags & MSG_DONTWAIT, [&] { return real::recv(fd, buf, n, flags); },
-      [&] { return real::recv(fd, buf, n, flags | MSG_DONTWAIT); });
+  if (!active()) return real::recv(fd, buf, n, flags);
+  return ret<ssize_t>(nothrow::recvfrom(fd, buf, n, flags, nullptr, nullptr));
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen_t* len) {
-  const socklen_t len_in = len ? *len : 0;
-  auto with = [&](int f) {
-    if (len) *len = len_in;
-    return real::recvfrom(fd, buf, n, f, addr, len);
-  };
-  return route(
-      fd, POLLIN, flags & MSG_DONTWAIT, [&] { return with(flags); }, [&] { return with(flags | MSG_DONTWAIT); });
+  if (!active()) return real::recvfrom(fd, buf, n, flags, addr, len);
+  return ret<ssize_t>(nothrow::recvfrom(fd, buf, n, flags, addr, len));
 }
 
 ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  return route(
-      fd, POLLIN, flags & MSG_DONTWAIT, [&] { return real::recvmsg(fd, msg, flags); },
-      [&] { return real::recvmsg(fd, msg, flags | MSG_DONTWAIT); });
+  if (!active()) return real::recvmsg(fd, msg, flags);
+  return ret<ssize_t>(nothrow::recvmsg(fd, msg, flags));
 }
 
 int recvmmsg(int fd, mmsghdr* v, unsigned n, int flags, timespec* timeout) {
-  if (timeout) return real::recvmmsg(fd, v, n, flags, timeout);  // its own timeout semantics
-  return route(
-      fd, POLLIN, flags & MSG_DONTWAIT, [&] { return real::recvmmsg(fd, v, n, flags, nullptr); },
-      [&] { return real::recvmmsg(fd, v, n, flags | MSG_DONTWAIT, nullptr); });
+  // With a timeout it has semantics of its own (checked only after each datagram): libc's.
+  if (timeout || !active()) return real::recvmmsg(fd, v, n, flags, timeout);
+  return ret<int>(nothrow::recvmmsg(fd, v, n, flags));
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  return route(
-      fd, POLLOUT, flags & MSG_DONTWAIT, [&] { return real::send(fd, buf, n, flags); },
-      [&] { return real::send(fd, buf, n, flags | MSG_DONTWAIT); });
+  if (!active()) return real::send(fd, buf, n, flags);
+  return ret<ssize_t>(nothrow::sendto(fd, buf, n, flags, nullptr, 0));
 }
 
 ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr, socklen_t len) {
-  return route(
-      fd, POLLOUT, flags & MSG_DONTWAIT, [&] { return real::sendto(fd, buf, n, flags, addr, len); },
-      [&] { return real::sendto(fd, buf, n, flags | MSG_DONTWAIT, addr, len); });
+  if (!active()) return real::sendto(fd, buf, n, flags, addr, len);
+  return ret<ssize_t>(nothrow::sendto(fd, buf, n, flags, addr, len));
 }
 
 ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
-  return route(
-      fd, POLLOUT, flags & MSG_DONTWAIT, [&] { return real::sendmsg(fd, msg, flags); },
-      [&] { return real::sendmsg(fd, msg, flags | MSG_DONTWAIT); });
+  if (!active()) return real::sendmsg(fd, msg, flags);
+  return ret<ssize_t>(nothrow::sendmsg(fd, msg, flags));
 }
 
 int sendmmsg(int fd, mmsghdr* v, unsigned n, int flags) {
-  return route(
-      fd, POLLOUT, flags & MSG_DONTWAIT, [&] { return real::sendmmsg(fd, v, n, flags); },
-      [&] { return real::sendmmsg(fd, v, n, flags | MSG_DONTWAIT); });
+  if (!active()) return real::sendmmsg(fd, v, n, flags);
+  return ret<int>(nothrow::sendmmsg(fd, v, n, flags));
 }
 
 // _FORTIFY_SOURCE builds call these instead; the checks are libc's, the waiting ours.
@@ -140,3 +90,9 @@ ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, so
 }
 
 }  // extern "C"
+
+GROVE_ALIAS(read, __read)
+GROVE_ALIAS(write, __write)
+GROVE_ALIAS(recv, __recv)
+GROVE_ALIAS(send, __send)
+GROVE_ALIAS(sendmmsg, __sendmmsg)

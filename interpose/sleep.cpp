@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <unistd.h>
 
-#include "cooperative.hpp"
+#include "hook.hpp"
 
 using namespace grove::interpose;
 namespace nothrow = grove::nothrow;
@@ -28,31 +28,27 @@ std::int64_t to_ns(const timespec* t) noexcept {
 }
 
 // 0, or the errno to report; `deadline` is on the monotonic clock.
-int sleep_until(std::int64_t deadline) noexcept {
-  int r = nothrow::sleep_until(deadline);
-  if (r == -ERESTART) return EINTR;  // sleeps are never restarted, SA_RESTART or not
-  return r < 0 ? -r : 0;
-}
+int sleep_until(std::int64_t deadline) noexcept { return -nothrow::sleep_until(deadline); }
 
 }  // namespace
 
 extern "C" {
 
 int nanosleep(const timespec* req, timespec* rem) {
-  if (!hooks_active()) return real::nanosleep(req, rem);
-  if (!req || !valid(req)) return fail(-EINVAL);
+  if (!active()) return real::nanosleep(req, rem);
+  if (!req || !valid(req)) return ret<int>(-EINVAL);
   const int saved = errno;
   const std::int64_t deadline = nothrow::deadline_after_ns(to_ns(req));
   if (int e = sleep_until(deadline); e != 0) {
     set_remaining(rem, deadline);
-    return fail(-e);
+    return ret<int>(-e);
   }
   errno = saved;
   return 0;
 }
 
 int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* rem) {
-  if (!hooks_active() || (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME && clock != CLOCK_BOOTTIME &&
+  if (!active() || (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME && clock != CLOCK_BOOTTIME &&
                           clock != CLOCK_TAI))
     return real::clock_nanosleep(clock, flags, req, rem);  // CPU-time clocks and the like
   if (!req || !valid(req)) return EINVAL;
@@ -72,15 +68,15 @@ int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* r
 }
 
 int usleep(useconds_t us) {
-  if (!hooks_active()) return real::usleep(us);
+  if (!active()) return real::usleep(us);
   const int saved = errno;
-  if (int e = sleep_until(nothrow::deadline_after_ns(std::int64_t{us} * 1000)); e != 0) return fail(-e);
+  if (int e = sleep_until(nothrow::deadline_after_ns(std::int64_t{us} * 1000)); e != 0) return ret<int>(-e);
   errno = saved;
   return 0;
 }
 
 unsigned sleep(unsigned seconds) {
-  if (!hooks_active()) return real::sleep(seconds);
+  if (!active()) return real::sleep(seconds);
   const std::int64_t deadline = nothrow::deadline_after_ns(std::int64_t{seconds} * kNs);
   const int saved = errno;
   if (int e = sleep_until(deadline); e != 0) {
@@ -93,3 +89,5 @@ unsigned sleep(unsigned seconds) {
 }
 
 }  // extern "C"
+
+GROVE_ALIAS(nanosleep, __nanosleep)

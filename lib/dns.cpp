@@ -437,7 +437,7 @@ Resolver::~Resolver() {
   }
   if (channel_) ares_destroy(channel_);
   if (epfd_ >= 0) {
-    if (Hub* hub = Hub::get_if()) hub->forget_fd(epfd_);
+    Hub::fd_closing(epfd_);
     sys::close(epfd_);
   }
 }
@@ -513,11 +513,10 @@ void Resolver::drive() noexcept {
     std::int64_t deadline = kNever;
     if (timeval* t = ares_timeout(channel_, nullptr, &tv))
       deadline = now_ns() + std::int64_t{t->tv_sec} * 1'000'000'000 + std::int64_t{t->tv_usec} * 1000;
-    Wake w = Wake::none;
-    int r = hub.wait_fd(epfd_, Interest::read, deadline, "dns: waiting for c-ares sockets", &w);
-    if (r < 0) {
-      GROVE_LOG(error, "dns: cannot wait on the resolver's epoll fd %d: %s; failing %zu lookups", epfd_,
-                std::strerror(-r), in_flight_);
+    const Wake w = hub.wait_fd(epfd_, Interest::read, deadline, "dns: waiting for c-ares sockets", 0);
+    if (w == Wake::fd_busy || w == Wake::fd_unpollable) {
+      GROVE_LOG(error, "dns: cannot wait on the resolver's epoll fd %d (%s); failing %zu lookups", epfd_,
+                to_string(w), in_flight_);
       ares_cancel(channel_);
       continue;
     }

@@ -57,6 +57,7 @@
 #include <system_error>
 #include <utility>
 
+#include "assert.hpp"
 #include "log.hpp"
 #include "sys.hpp"
 
@@ -67,65 +68,32 @@ namespace {
 constexpr int kBatch = 64;
 constexpr std::size_t kKeptStacks = 4096;
 
-
-// Deletes the thread's hub when the thread exits, unless greenlets other than the root are still
-// alive: their stacks cannot be unwound safely, so then the hub is left to the OS.
-struct HubOwner {
-  ~HubOwner() {
-    Hub* h = tl_hub;
-    if (!h) return;
-    tl_hub = nullptr;
-    if (h->live_greenlets() == 0 && h->current() == h->root()) {
-      delete h;
-    } else {
-      GROVE_LOG(debug, "thread exits with %zu greenlets alive; leaving their memory to the OS",
-                h->live_greenlets());
-    }
-  }
-};
-thread_local HubOwner tl_hub_owner;
-
-[[noreturn]] void fatal(const char* msg) noexcept {
-  std::fprintf(stderr, "grove: fatal: %s\n", msg);
-  std::abort();
+void child_after_fork() noexcept {
+  if (Hub* h = tl_ctx.hub) h->after_fork_in_child();
 }
 
 }  // namespace
-
-thread_local Hub* tl_hub __attribute__((tls_model("initial-exec"))) = nullptr;
 
 void install_overflow_handler();  // stack_guard.cpp
-
-namespace {
-
-void child_after_fork() noexcept {
-  if (Hub* h = tl_hub) h->after_fork_in_child();
-}
-
-}  // namespace
+void own_hub_at_thread_exit() noexcept;  // context.cpp
 
 void Hub::after_fork_in_child() noexcept {
   try {
     poller_.renew();
   } catch (const std::exception& e) {
-    fatal(e.what());
+    GROVE_FATAL("in the child of fork(): %s", e.what());
   }
   new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
-  fds_.for_each([this](int, FdEntry& e) {
-    e.registered = e.unpollable = e.read_ready = e.write_ready = false;
-    for (Interest in : {Interest::read, Interest::write})
-      if (GreenletCore* g = e.slot(in); g && g->is_parked()) unpark(g, g->park_gen, Wake::fd_ready);
-    e.watchers.wake_all(Wake::fd_ready);
-  });
+  fds_after_fork();
 }
 
 Hub& Hub::create() {
   static std::once_flag atfork_once;
   std::call_once(atfork_once, [] { ::pthread_atfork(nullptr, nullptr, child_after_fork); });
   auto h = std::make_unique<Hub>();
-  tl_hub = h.release();
-  (void)&tl_hub_owner;  // odr-use so the owner is constructed for this thread
-  return *tl_hub;
+  tl_ctx.hub = h.release();
+  own_hub_at_thread_exit();
+  return *tl_ctx.hub;
 }
 
 Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
@@ -133,11 +101,13 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   hub_g_ = make_hub_greenlet(this);
   current_ = root_;
   install_overflow_handler();
+  join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
             StackPool::guard_method() == GuardMethod::guard_install ? "MADV_GUARD_INSTALL" : "mprotect");
 }
 
 Hub::~Hub() {
+  leave_registry();
   stacks_.release(std::exchange(hub_g_->stack, Stack{}));
   release_core(hub_g_);
   release_core(root_);
@@ -192,7 +162,8 @@ void Hub::loop() noexcept {
   for (;;) {
     bool posted = run_posted();
     std::int64_t timeout;
-    if (head_ || posted) {
+    // A handler that ran since the last look must not wait for the next event to be noticed.
+    if (head_ || posted || tl_ctx.signals != 0) {
       timeout = 0;
     } else if (TimerNode* t = timers_.top()) {
       timeout = std::max<std::int64_t>(0, t->deadline - now_ns());
@@ -206,7 +177,7 @@ void Hub::loop() noexcept {
       try {
         poller_.wait(timeout, [this](const PollEvent& ev) { on_poll_event(ev); });
       } catch (const std::exception& e) {
-        fatal(e.what());
+        GROVE_FATAL("%s", e.what());
       }
       run_posted();
     }
@@ -255,7 +226,7 @@ void Hub::post(std::function<void()> fn) {
 }
 
 void Hub::report_blocked_forever() noexcept {
-  if (!root_->is_parked()) fatal("the hub has nothing to run and the thread's root greenlet is not waiting");
+  GROVE_ASSERT(root_->is_parked(), "the hub has nothing to run and the thread's root greenlet is not waiting");
   std::string report = "grove: '" + root_->name + "' would block forever in '" +
                        (root_->wait_reason ? root_->wait_reason : "?") +
                        "': no greenlet is ready, no timer is pending and no fd is being waited on";
@@ -282,128 +253,14 @@ void Hub::report_blocked_forever() noexcept {
 // interruptible parks, as the kernel ends a blocking call. Process-directed signals reach one
 // thread, natively too; only that thread's blocked calls see EINTR.
 void Hub::deliver_signals() noexcept {
-  bool restart_all = true;
-  if (!take_signals(&restart_all)) return;
+  if (tl_ctx.signals == 0) return;
+  tl_ctx.signals = 0;
+  const bool restart_all = tl_ctx.no_restart == 0;
+  tl_ctx.no_restart = 0;
   const Wake cause = restart_all ? Wake::interrupted_restart : Wake::interrupted;
   for (GreenletCore* g = all_; g; g = g->all_next)
     if (g->is_parked() && g->interruptible) unpark(g, g->park_gen, cause);
   if (root_->is_parked() && root_->interruptible) unpark(root_, root_->park_gen, cause);
-}
-
-// --- file descriptors -----------------------------------------------------------------------------
-
-int Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake,
-                 bool interruptible) {
-  if (fd < 0) return -EBADF;
-  FdEntry& e = fds_.get(fd);
-  if (int r = register_fd(fd, e); r < 0) return r;
-  if (e.unpollable) {
-    *wake = Wake::fd_ready;
-    return 0;
-  }
-  if (bool& flag = e.ready_flag(in); flag) {
-    flag = false;
-    *wake = Wake::fd_ready;
-    return 0;
-  }
-  GreenletCore*& slot = e.slot(in);
-  if (slot && slot != current_) return -EBUSY;
-  slot = current_;
-  ++fd_waiters_;
-  Wake w = park(reason, deadline_ns, fd, interruptible);
-  --fd_waiters_;
-  if (GreenletCore*& s = e.slot(in); s == current_) s = nullptr;
-  *wake = w;
-  return 0;
-}
-
-GreenletCore* Hub::fd_waiter(int fd, Interest in) noexcept {
-  FdEntry* e = fds_.find(fd);
-  return e ? e->slot(in) : nullptr;
-}
-
-void Hub::on_poll_event(const PollEvent& ev) noexcept {
-  const int fd = FdTable::token_fd(ev.token);
-  FdEntry* e = fds_.find(fd);
-  if (!e || e->gen != FdTable::token_gen(ev.token)) return;  // for a closed, maybe reused, number
-  auto wake = [&](Interest in) {
-    GreenletCore* g = e->slot(in);
-    if (g && g->is_parked() && g->wait_fd == fd)
-      unpark(g, g->park_gen, Wake::fd_ready);
-    else
-      e->ready_flag(in) = true;
-  };
-  if (ev.readable) wake(Interest::read);
-  if (ev.writable) wake(Interest::write);
-  e->watchers.wake_all(Wake::fd_ready);
-}
-
-void Hub::forget_fd(int fd) noexcept {
-  const std::uint32_t gen = fd_closed(fd);
-  FdEntry* e = fds_.find(fd);
-  if (!e) return;
-  for (Interest in : {Interest::read, Interest::write}) {
-    if (GreenletCore* g = std::exchange(e->slot(in), nullptr); g && g->is_parked())
-      unpark(g, g->park_gen, Wake::fd_closed);
-  }
-  e->watchers.wake_all(Wake::fd_closed);
-  if (e->registered) poller_.remove(fd);
-  e->registered = e->unpollable = e->nonblock_set = e->read_ready = e->write_ready = false;
-  e->gen = gen;
-}
-
-int Hub::register_fd(int fd, FdEntry& e) noexcept {
-  if (e.registered || e.unpollable) return 0;
-  int r = poller_.add(fd, FdTable::token(fd, e));
-  if (r == -EPERM) {  // regular file or similar: always "ready", its syscalls do not block
-    e.unpollable = true;
-    return 0;
-  }
-  if (r < 0) return r;
-  e.registered = true;
-  return 0;
-}
-
-int Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake,
-                  bool interruptible) {
-  constexpr std::size_t kInline = 16;
-  WaitNode inline_nodes[kInline];
-  std::vector<WaitNode> heap_nodes;
-  WaitNode* nodes = inline_nodes;
-  if (n > kInline) {
-    heap_nodes.resize(n);
-    nodes = heap_nodes.data();
-  }
-  const WaitNode me = this_waiter();
-  bool ready_now = false;
-  for (std::size_t i = 0; i < n && !ready_now; ++i) {
-    if (fds[i].fd < 0) continue;
-    FdEntry& e = fds_.get(fds[i].fd);
-    int r = register_fd(fds[i].fd, e);
-    if (r == -EBADF) continue;  // poll reports POLLNVAL for it; the caller's own poll sees that
-    if (r < 0) {
-      ready_now = true;  // cannot watch it: let the caller's poll decide
-      break;
-    }
-    if (e.unpollable) {
-      ready_now = true;
-      break;
-    }
-    nodes[i] = me;
-    e.watchers.push_back(&nodes[i]);
-  }
-  Wake w = Wake::fd_ready;
-  if (!ready_now) {
-    ++fd_waiters_;
-    w = park(reason, deadline_ns, -1, interruptible);
-    --fd_waiters_;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (fds[i].fd < 0 || !nodes[i].linked) continue;
-    if (FdEntry* e = fds_.find(fds[i].fd)) e->watchers.remove(&nodes[i]);
-  }
-  *wake = w;
-  return 0;
 }
 
 }  // namespace grove::detail

@@ -10,7 +10,8 @@
 
 #include <poll.h>
 
-#include "fd_table.hpp"
+#include "context.hpp"
+#include "fd_record.hpp"
 #include "greenlet.hpp"
 #include "poller.hpp"
 #include "stack.hpp"
@@ -19,23 +20,19 @@
 
 namespace grove::detail {
 
-// Signal bookkeeping (nothrow.cpp): true if handlers ran on this thread since the last call;
-// *restart_all is false if any of them was installed without SA_RESTART.
-bool take_signals(bool* restart_all) noexcept;
-
-class Hub;
-// This thread's hub (initial-exec TLS: one load, no __tls_get_addr on the switch path).
-extern thread_local Hub* tl_hub __attribute__((tls_model("initial-exec")));
+// Flags of Hub::wait_fd.
+inline constexpr unsigned kWaitExclusive = 1;      // one waiter per direction: else Wake::fd_busy
+inline constexpr unsigned kWaitInterruptible = 2;  // a signal handler ends the wait (libc calls)
 
 class Hub {
  public:
   // This thread's hub, created on first use (the calling code becomes its root greenlet).
   static Hub& get() {
-    if (Hub* h = tl_hub) [[likely]]
+    if (Hub* h = tl_ctx.hub) [[likely]]
       return *h;
     return create();
   }
-  static Hub* get_if() noexcept { return tl_hub; }
+  static Hub* get_if() noexcept { return tl_ctx.hub; }
 
   Hub();
   ~Hub();
@@ -99,20 +96,23 @@ class Hub {
   // --- timers -------------------------------------------------------------------------------
   TimerHeap& timers() noexcept { return timers_; }
 
-  // --- file descriptors ---------------------------------------------------------------------
-  // Parks the running greenlet until fd may be ready for `in`, the deadline, or an interruption.
-  // Returns 0 and the cause in *wake, or -errno: -EBUSY if another greenlet already waits on fd
-  // in that direction, -EBADF if fd is not open.
-  int wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, Wake* wake,
-              bool interruptible = false);
+  // --- file descriptors (fd_wait.cpp) -------------------------------------------------------
+  // Parks the running greenlet until fd may be ready for `in` (then retry the call: Wake::fd_ready),
+  // the deadline, its close (fd_closed), or an interruption. Without parking it returns
+  // fd_busy — another greenlet already waits in that direction and kWaitExclusive is set, or
+  // another thread's hub waits on fd — or fd_unpollable — the poller cannot watch fd, so the
+  // call must be made blocking for real.
+  Wake wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, unsigned flags);
   // Parks until any of the fds may be ready for its events (poll semantics are the caller's:
-  // it polls again after the wake), the deadline, or an interruption. Returns 0 or -errno.
-  int wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, Wake* wake,
-               bool interruptible = false);
-  // Before fd is closed: wakes its waiters with Wake::fd_closed, deregisters it, and gives the
-  // number a new generation (process-wide) so nothing stale reaches its next owner.
-  void forget_fd(int fd) noexcept;
-  FdTable& fds() noexcept { return fds_; }
+  // it polls again after the wake), the deadline, or an interruption; fd_unpollable if one of
+  // them cannot be watched (the caller polls for real then).
+  Wake wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason, bool interruptible);
+  // fd is about to be closed (or replaced by dup2), on any thread, with or without a hub: gives
+  // the number a new generation so nothing stale reaches its next file, and has the hub that
+  // waits on it wake its waiters with fd_closed and take it out of its poller — at once when
+  // that is this thread's hub, through its post queue when it is another thread's.
+  static void fd_closing(int fd) noexcept;
+  // A greenlet of this hub waiting on fd in that direction, for error messages; else nullptr.
   GreenletCore* fd_waiter(int fd, Interest in) noexcept;
 
   // --- other threads ------------------------------------------------------------------------
@@ -122,6 +122,9 @@ class Hub {
   // report "would block forever". Hub thread only.
   void hold_external() noexcept { ++external_; }
   void release_external() noexcept { --external_; }
+
+  // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
+  void wake_from_signal() noexcept { poller_.notify(); }
 
   // In the child of fork(): a fresh poller; every greenlet waiting on an fd retries and registers
   // again with it. The parent is unaffected.
@@ -151,7 +154,12 @@ class Hub {
     return pick_next_slow();
   }
   GreenletCore* pick_next_slow() noexcept;
-  int register_fd(int fd, FdEntry& e) noexcept;
+  bool claim_fd(int fd, FdRecord& r) noexcept;
+  int register_fd(int fd, FdRecord& r) noexcept;
+  void drop_fd(int fd, FdRecord& r, std::uint32_t closed_gen) noexcept;
+  void fds_after_fork() noexcept;
+  void join_registry() noexcept;
+  void leave_registry() noexcept;
   void fire_timers(std::int64_t now) noexcept;
   void on_poll_event(const PollEvent& ev) noexcept;
   bool run_posted();
@@ -172,8 +180,9 @@ class Hub {
 
   TimerHeap timers_;
   Poller poller_;
-  FdTable fds_;
   std::size_t fd_waiters_ = 0;
+  Hub* hubs_next_ = nullptr;  // all live hubs of the process (fd_wait.cpp)
+  Hub* hubs_prev_ = nullptr;
   StackPool stacks_;
   Stack dying_stack_;
 

@@ -1,80 +1,85 @@
-// io.cpp — the C++ API's cooperative fd calls: try the syscall, park on EAGAIN, retry.
+// io.cpp — the C++ API's cooperative fd calls (include/grove/io.hpp): the one place where an
+// Outcome of the shared retry loop (fd_call.hpp) becomes a value or an exception.
 //
-// Trying first (libdill's fd.c does the same) makes the common case — data already there, buffer
-// space free — cost exactly one system call; the poller is only involved when the call would
-// block, and then registration happens once per fd (edge-triggered, see poller.hpp).
+// grove never changes an fd's flags: the calls here are made non-blocking per call (MSG_DONTWAIT,
+// RWF_NOWAIT, or readiness first), so an fd used with grove behaves the same when handed to C
+// code, stdio or a child process afterwards.
 #include "grove/io.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 
-#include <cstring>
 #include <string>
 #include <system_error>
 
+#include "assert.hpp"
+#include "fd_ops.hpp"
 #include "grove/errors.hpp"
 #include "hub.hpp"
 #include "sys.hpp"
+#include "timeout_scope.hpp"
 
 namespace grove {
 
 namespace {
 
-using detail::Hub;
 using detail::Interest;
-using detail::Wake;
+using detail::kCppPolicy;
+using detail::Outcome;
+using detail::Result;
 
-[[noreturn]] void fail(long neg_errno, const char* call, int fd) {
-  throw std::system_error(static_cast<int>(-neg_errno), std::generic_category(),
-                          std::string("grove::") + call + "(fd " + std::to_string(fd) + ")");
+[[noreturn]] void fail(int err, const char* call, int fd) {
+  throw std::system_error(err, std::generic_category(), std::string("grove::") + call + "(fd " + std::to_string(fd) + ")");
 }
 
-[[noreturn]] void second_waiter(Hub& hub, int fd, Interest in, const char* call) {
+[[noreturn]] void busy(int fd, Interest in, const char* call) {
+  detail::Hub& hub = detail::Hub::get();
   detail::GreenletCore* other = hub.fd_waiter(fd, in);
   const char* dir = in == Interest::read ? "read" : "write";
-  throw UsageError(std::string("grove::") + call + ": greenlet '" + hub.current()->name + "' wants to " + dir +
-                   " fd " + std::to_string(fd) + " while greenlet '" + (other ? other->name : "?") +
-                   "' is already waiting to " + dir + " it; one reader and one writer per fd at a time");
+  const std::string who = "grove::" + std::string(call) + ": greenlet '" + hub.current()->name + "' wants to " + dir +
+                          " fd " + std::to_string(fd);
+  if (!other)
+    throw UsageError(who + ", which a greenlet of another thread's hub waits on; an fd belongs to the hub that "
+                           "waits on it until it is closed");
+  throw UsageError(who + " while greenlet '" + other->name + "' is already waiting to " + dir +
+                   " it; one reader and one writer per fd at a time");
 }
 
-// Waits for `in` on fd; true when the caller should retry its syscall, false on its own deadline.
+// The one mapping from the shared loop's Outcome to the C++ API's value or exception.
+long value(const Result& r, const char* call, int fd, Interest in) {
+  switch (r.outcome) {
+    case Outcome::done: return r.value;
+    case Outcome::failed: fail(r.err, call, fd);
+    case Outcome::closed: fail(EBADF, call, fd);
+    case Outcome::killed: throw GreenletExit{};
+    case Outcome::timeout: detail::throw_scope_timeout(detail::Hub::get().current());
+    case Outcome::busy: busy(fd, in, call);
+    case Outcome::would_block:  // no deadline and no signals in kCppPolicy
+    case Outcome::interrupted: break;
+  }
+  GROVE_FATAL("grove::%s(fd %d): unexpected outcome %d", call, fd, static_cast<int>(r.outcome));
+}
+
+std::size_t size(const Result& r, const char* call, int fd, Interest in) {
+  return static_cast<std::size_t>(value(r, call, fd, in));
+}
+
 bool wait(int fd, Interest in, std::int64_t deadline, const char* call) {
-  Hub& hub = Hub::get();
-  Wake w;
-  int r = hub.wait_fd(fd, in, deadline, call, &w);
-  if (r == -EBUSY) second_waiter(hub, fd, in, call);
-  if (r < 0) fail(r, call, fd);
-  if (w == Wake::fd_closed) fail(-EBADF, call, fd);
-  if (w == Wake::deadline) return false;
-  detail::raise_if_interrupted(w);
+  if (fd < 0) fail(EBADF, call, fd);
+  // Level first: data may have been there since an edge an earlier wait consumed.
+  pollfd p{fd, static_cast<short>(in == Interest::read ? POLLIN : POLLOUT), 0};
+  if (sys::poll(&p, 1, 0) > 0) {
+    if (p.revents & POLLNVAL) fail(EBADF, call, fd);
+    return true;
+  }
+  const Result r = detail::fd_wait(fd, in, deadline, kCppPolicy, call);
+  if (r.outcome == Outcome::would_block) return false;
+  value(r, call, fd, in);
   return true;
-}
-
-// Runs op() until it does not fail with EAGAIN, parking in between. Returns op()'s result.
-template <class Op>
-long retry(int fd, Interest in, const char* call, Op op) {
-  for (;;) {
-    long r = op();
-    if (r >= 0) return r;
-    if (r == -EINTR) continue;
-    if (r != -EAGAIN && r != -EWOULDBLOCK) fail(r, call, fd);
-    wait(fd, in, detail::kNever, call);
-  }
-}
-
-void ensure_nonblocking(int fd) {
-  if (fd < 0) fail(-EBADF, "set_nonblocking", fd);
-  detail::FdEntry& e = Hub::get().fds().get(fd);
-  if (e.nonblock_set) return;
-  long fl = sys::fcntl(fd, F_GETFL);
-  if (fl < 0) fail(fl, "fcntl", fd);
-  if (!(fl & O_NONBLOCK)) {
-    long r = sys::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    if (r < 0) fail(r, "fcntl", fd);
-  }
-  e.nonblock_set = true;
 }
 
 sockaddr_storage parse_addr(const std::string& host, std::uint16_t port, socklen_t* len) {
@@ -96,10 +101,14 @@ sockaddr_storage parse_addr(const std::string& host, std::uint16_t port, socklen
 }
 
 int new_socket(int family) {
-  long fd = sys::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const long fd = sys::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(static_cast<int>(-fd), std::generic_category(), "grove: socket()");
-  Hub::get().fds().get(static_cast<int>(fd)).nonblock_set = true;
+  detail::fd_learn_socket(static_cast<int>(fd), false, true, true, 0, 0);
   return static_cast<int>(fd);
+}
+
+void set_option(int fd, int level, int name, int value, const char* what) {
+  if (long r = sys::setsockopt(fd, level, name, &value, sizeof value); r < 0) fail(static_cast<int>(-r), what, fd);
 }
 
 }  // namespace
@@ -114,13 +123,11 @@ bool wait_writable(int fd, Duration timeout) {
 }
 
 std::size_t read(int fd, void* buf, std::size_t n) {
-  ensure_nonblocking(fd);
-  return static_cast<std::size_t>(retry(fd, Interest::read, "read", [&] { return sys::read(fd, buf, n); }));
+  return size(detail::co_read(fd, buf, n, kCppPolicy), "read", fd, Interest::read);
 }
 
 std::size_t write(int fd, const void* buf, std::size_t n) {
-  ensure_nonblocking(fd);
-  return static_cast<std::size_t>(retry(fd, Interest::write, "write", [&] { return sys::write(fd, buf, n); }));
+  return size(detail::co_write(fd, buf, n, kCppPolicy), "write", fd, Interest::write);
 }
 
 void write_all(int fd, const void* buf, std::size_t n) {
@@ -133,17 +140,12 @@ void write_all(int fd, const void* buf, std::size_t n) {
 }
 
 std::size_t recv(int fd, void* buf, std::size_t n, int flags) {
-  if (fd < 0) fail(-EBADF, "recv", fd);
-  return static_cast<std::size_t>(retry(fd, Interest::read, "recv", [&] {
-    return sys::recvfrom(fd, buf, n, flags | MSG_DONTWAIT, nullptr, nullptr);
-  }));
+  return size(detail::co_recvfrom(fd, buf, n, flags, nullptr, nullptr, kCppPolicy), "recv", fd, Interest::read);
 }
 
 std::size_t send(int fd, const void* buf, std::size_t n, int flags) {
-  if (fd < 0) fail(-EBADF, "send", fd);
-  return static_cast<std::size_t>(retry(fd, Interest::write, "send", [&] {
-    return sys::sendto(fd, buf, n, flags | MSG_DONTWAIT | MSG_NOSIGNAL, nullptr, 0);
-  }));
+  return size(detail::co_sendto(fd, buf, n, flags | MSG_NOSIGNAL, nullptr, 0, kCppPolicy), "send", fd,
+              Interest::write);
 }
 
 void send_all(int fd, const void* buf, std::size_t n) {
@@ -156,60 +158,38 @@ void send_all(int fd, const void* buf, std::size_t n) {
 }
 
 int accept(int listen_fd, sockaddr* addr, socklen_t* addrlen) {
-  ensure_nonblocking(listen_fd);
-  long fd = retry(listen_fd, Interest::read, "accept", [&] {
-    return sys::accept4(listen_fd, addr, addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  });
-  Hub::get().fds().get(static_cast<int>(fd)).nonblock_set = true;
-  return static_cast<int>(fd);
+  return static_cast<int>(
+      value(detail::co_accept(listen_fd, addr, addrlen, SOCK_CLOEXEC, kCppPolicy), "accept", listen_fd, Interest::read));
 }
 
 void connect(int fd, const sockaddr* addr, socklen_t addrlen) {
-  ensure_nonblocking(fd);
-  long r = sys::connect(fd, addr, addrlen);
-  if (r == 0) return;
-  if (r != -EINPROGRESS && r != -EINTR) fail(r, "connect", fd);
-  // In progress: writable means finished, SO_ERROR says how.
-  for (;;) {
-    wait(fd, Interest::write, detail::kNever, "connect");
-    int err = 0;
-    socklen_t len = sizeof err;
-    r = sys::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (r < 0) fail(r, "connect", fd);
-    if (err == 0) {
-      // Spurious wake-up before the handshake finished? Not connected yet means wait again.
-      sockaddr_storage peer;
-      socklen_t plen = sizeof peer;
-      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) return;
-      if (errno != ENOTCONN) fail(-errno, "connect", fd);
-      continue;
-    }
-    fail(-err, "connect", fd);
-  }
+  value(detail::co_connect(fd, addr, addrlen, kCppPolicy), "connect", fd, Interest::write);
 }
 
 void close(int fd) {
-  if (Hub* hub = Hub::get_if())
-    hub->forget_fd(fd);
-  else
-    detail::fd_closed(fd);
+  detail::Hub::fd_closing(fd);
   long r = sys::close(fd);
-  if (r < 0 && r != -EINTR) fail(r, "close", fd);
+  if (r < 0 && r != -EINTR) fail(static_cast<int>(-r), "close", fd);
 }
 
-void set_nonblocking(int fd) { ensure_nonblocking(fd); }
+void set_nonblocking(int fd) {
+  int on = 1;
+  if (long r = sys::ioctl(fd, FIONBIO, &on); r < 0) fail(static_cast<int>(-r), "set_nonblocking", fd);
+  detail::fd_set_nonblock(fd, true);
+}
 
 int tcp_listen(const std::string& host, std::uint16_t port, int backlog) {
   socklen_t len;
   sockaddr_storage ss = parse_addr(host, port, &len);
   int fd = new_socket(ss.ss_family);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd, backlog) < 0) {
-    int e = errno;
+  try {
+    set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "tcp_listen");
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd, backlog) < 0)
+      throw std::system_error(errno, std::generic_category(),
+                              "grove::tcp_listen(" + host + ":" + std::to_string(port) + ")");
+  } catch (...) {
     grove::close(fd);
-    throw std::system_error(e, std::generic_category(),
-                            "grove::tcp_listen(" + host + ":" + std::to_string(port) + ")");
+    throw;
   }
   return fd;
 }
@@ -220,19 +200,18 @@ int tcp_connect(const std::string& host, std::uint16_t port) {
   int fd = new_socket(ss.ss_family);
   try {
     grove::connect(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    set_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "tcp_connect");
   } catch (...) {
     grove::close(fd);
     throw;
   }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
 }
 
 std::uint16_t local_port(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) fail(-errno, "getsockname", fd);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) fail(errno, "getsockname", fd);
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }

@@ -5,7 +5,8 @@
 // object that made it without ever being mistaken for another's. lifecycle.cpp calls
 // destroy_locals() as the greenlet ends (also when it is killed before it ever ran, which is how
 // a Group learns that a member it never started has gone). The root and hub greenlets are never
-// "ended" by lifecycle.cpp; their values live in a thread_local table destroyed at thread exit.
+// "ended" by lifecycle.cpp; their values live in a table of the thread's context (context.hpp),
+// destroyed at thread exit before the hub.
 #include "grove/local.hpp"
 
 #include <atomic>
@@ -22,21 +23,21 @@ namespace {
 
 std::atomic<std::uint64_t> g_next_key{1};
 
-struct RootTable {
-  LocalTable* table = nullptr;
-  ~RootTable() { destroy_table(std::exchange(table, nullptr)); }
-};
-thread_local RootTable tl_root;
-
-LocalTable* table_of(GreenletCore* g) noexcept {
-  return g->is_root || g->is_hub ? tl_root.table : static_cast<LocalTable*>(g->locals);
+void destroy_root_table(void*) noexcept {
+  while (auto* t = static_cast<LocalTable*>(std::exchange(tl_ctx.root_locals, nullptr))) destroy_table(t);
 }
 
-void set_table(GreenletCore* g, LocalTable* t) noexcept {
-  if (g->is_root || g->is_hub)
-    tl_root.table = t;
-  else
+LocalTable* table_of(GreenletCore* g) noexcept {
+  return g->is_root || g->is_hub ? static_cast<LocalTable*>(tl_ctx.root_locals) : static_cast<LocalTable*>(g->locals);
+}
+
+void set_table(GreenletCore* g, LocalTable* t) {
+  if (g->is_root || g->is_hub) {
+    if (t) at_thread_exit(destroy_root_table, nullptr);
+    tl_ctx.root_locals = t;
+  } else {
     g->locals = t;
+  }
 }
 
 }  // namespace

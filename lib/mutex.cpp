@@ -1,4 +1,5 @@
 // mutex.cpp — a greenlet-owned lock; ownership is handed over FIFO through detail::Waiters.
+#include "assert.hpp"
 #include "grove/mutex.hpp"
 
 #include <cstdio>
@@ -57,11 +58,9 @@ void Mutex::relock_uninterruptibly() noexcept {
   }
   LockSlot slot{self};
   while (!slot.granted) {
-    if (!waiters_.park_uninterruptibly(&slot, "CondVar::wait (re-locking)")) {
-      std::fprintf(stderr, "grove: fatal: greenlet '%s' cannot re-take its mutex after CondVar::wait: it is held by "
-                           "'%s', which never releases it\n", self->name.c_str(), owner_->name.c_str());
-      std::abort();
-    }
+    if (!waiters_.park_uninterruptibly(&slot, "CondVar::wait (re-locking)"))
+      GROVE_FATAL("greenlet '%s' cannot re-take its mutex after CondVar::wait: it is held by '%s', which never "
+                  "releases it", self->name.c_str(), owner_->name.c_str());
   }
 }
 

@@ -17,16 +17,18 @@
 // record back through Hub::post, whose mutex orders the job's writes before the caller's reads.
 //
 // Thread exit: a hub is deleted when its thread exits. A job still running then must not post
-// to it: the HubLink's pointer is cleared (under its mutex) by a thread_local destroyed before
-// the hub's owner (it was constructed after it), and a worker that finds it cleared drops the
-// completion.
+// to it: the HubLink's pointer is cleared (under its mutex) by a teardown of the thread's
+// context, which runs before the hub is deleted (context.hpp), and a worker that finds it cleared
+// drops the completion.
 //
 // Workers are created on demand while jobs wait and fewer than the maximum exist, and then live
 // for the rest of the process (idle ones cost a parked thread each). The pool object is never
 // destroyed so that detached workers cannot outlive it at process exit.
+#include "assert.hpp"
 #include "grove/offload.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -65,22 +67,25 @@ struct Pending {
   std::uint64_t gen = 0;
 };
 
-struct LinkOwner {
-  std::shared_ptr<HubLink> link;
-  ~LinkOwner() {
-    if (!link) return;
-    std::lock_guard lock(link->mu);
-    link->hub = nullptr;
+// The thread's link lives in its context as a heap-held shared_ptr, released at thread exit.
+void close_link(void* p) noexcept {
+  auto* link = static_cast<std::shared_ptr<HubLink>*>(p);
+  {
+    std::lock_guard lock((*link)->mu);
+    (*link)->hub = nullptr;
   }
-};
-thread_local LinkOwner tl_link;
+  tl_ctx.offload_link = nullptr;
+  delete link;
+}
 
 std::shared_ptr<HubLink> this_thread_link(Hub& hub) {
-  if (!tl_link.link) {
-    tl_link.link = std::make_shared<HubLink>();
-    tl_link.link->hub = &hub;
+  if (!tl_ctx.offload_link) {
+    auto link = std::make_unique<std::shared_ptr<HubLink>>(std::make_shared<HubLink>());
+    (*link)->hub = &hub;
+    at_thread_exit(close_link, link.get());
+    tl_ctx.offload_link = link.release();
   }
-  return tl_link.link;
+  return *static_cast<std::shared_ptr<HubLink>*>(tl_ctx.offload_link);
 }
 
 std::size_t read_max_threads() noexcept {
@@ -134,6 +139,11 @@ class WorkerPool {
 
  private:
   [[noreturn]] void work() noexcept {
+    // The program's signals are not for grove's threads: a handler running here would interrupt
+    // nothing the program waits in, and a process-directed signal must reach the program's own.
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
     for (;;) {
       std::shared_ptr<Pending> p;
       {
@@ -157,8 +167,7 @@ class WorkerPool {
       link->hub->post([p = std::move(p)] { on_complete(*p); });
     } catch (const std::exception& e) {
       // Without the post the caller would wait for ever; there is no way to tell it.
-      std::fprintf(stderr, "grove: fatal: offload cannot post a completion to its hub: %s\n", e.what());
-      std::abort();
+      GROVE_FATAL("offload cannot post a completion to its hub: %s", e.what());
     }
   }
 

@@ -26,7 +26,6 @@ namespace {
 
 struct sigaction g_previous {};
 std::once_flag g_install_once;
-thread_local bool tl_altstack_installed = false;
 
 void put(char*& p, const char* end, const char* s) noexcept {
   while (*s && p < end) *p++ = *s++;
@@ -76,10 +75,10 @@ void install_overflow_handler() {
     sigemptyset(&sa.sa_mask);
     __sigaction(SIGSEGV, &sa, &g_previous);  // libc's own: never the interposer's wrapper
   });
-  if (tl_altstack_installed) return;
+  if (tl_ctx.altstack) return;
   stack_t current{};
   if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) {
-    tl_altstack_installed = true;  // the program (or a sanitizer) already gave this thread one
+    tl_ctx.altstack = true;  // the program (or a sanitizer) already gave this thread one
     return;
   }
   const std::size_t size = std::max<std::size_t>(64 * 1024, SIGSTKSZ);
@@ -88,7 +87,7 @@ void install_overflow_handler() {
   stack_t ss{};
   ss.ss_sp = mem;
   ss.ss_size = size;
-  if (::sigaltstack(&ss, nullptr) == 0) tl_altstack_installed = true;
+  if (::sigaltstack(&ss, nullptr) == 0) tl_ctx.altstack = true;
 }
 
 }  // namespace grove::detail

@@ -17,6 +17,9 @@
 struct sockaddr;
 struct epoll_event;
 struct msghdr;
+struct stat;
+struct iovec;
+struct pollfd;
 
 namespace grove::sys {
 
@@ -38,6 +41,25 @@ inline long write(int fd, const void* buf, std::size_t n) noexcept {
   return detail::call(SYS_write, fd, buf, n);
 }
 inline long close(int fd) noexcept { return detail::call(SYS_close, fd); }
+inline long readv(int fd, const iovec* iov, int n) noexcept { return detail::call(SYS_readv, fd, iov, n); }
+inline long writev(int fd, const iovec* iov, int n) noexcept { return detail::call(SYS_writev, fd, iov, n); }
+// preadv2/pwritev2 at the current position (offset -1), with RWF_* flags: RWF_NOWAIT is the
+// per-call O_NONBLOCK of pipes and other non-socket files (Linux >= 4.14, pipes since 5.x).
+inline long preadv2(int fd, const iovec* iov, int n, int flags) noexcept {
+  return detail::call(SYS_preadv2, fd, iov, n, -1L, -1L, flags);
+}
+inline long pwritev2(int fd, const iovec* iov, int n, int flags) noexcept {
+  return detail::call(SYS_pwritev2, fd, iov, n, -1L, -1L, flags);
+}
+inline long fstat(int fd, struct stat* st) noexcept { return detail::call(SYS_fstat, fd, st); }
+inline long ioctl(int fd, unsigned long req, void* arg) noexcept { return detail::call(SYS_ioctl, fd, req, arg); }
+inline long poll(pollfd* fds, unsigned long n, int timeout_ms) noexcept {
+  return detail::call(SYS_poll, fds, n, timeout_ms);
+}
+inline long shutdown(int fd, int how) noexcept { return detail::call(SYS_shutdown, fd, how); }
+inline long setsockopt(int fd, int level, int name, const void* val, unsigned len) noexcept {
+  return detail::call(SYS_setsockopt, fd, level, name, val, len);
+}
 inline long fcntl(int fd, int cmd, long arg = 0) noexcept { return detail::call(SYS_fcntl, fd, cmd, arg); }
 inline long recvfrom(int fd, void* buf, std::size_t n, int flags, sockaddr* from, void* fromlen) noexcept {
   return detail::call(SYS_recvfrom, fd, buf, n, flags, from, fromlen);
@@ -49,6 +71,18 @@ inline long recvmsg(int fd, msghdr* msg, int flags) noexcept { return detail::ca
 inline long sendmsg(int fd, const msghdr* msg, int flags) noexcept {
   return detail::call(SYS_sendmsg, fd, msg, flags);
 }
+inline long sendfile(int out, int in, long* offset, std::size_t count) noexcept {
+  return detail::call(SYS_sendfile, out, in, offset, count);
+}
+inline long splice(int in, long* off_in, int out, long* off_out, std::size_t len, unsigned flags) noexcept {
+  return detail::call(SYS_splice, in, off_in, out, off_out, len, flags);
+}
+inline long recvmmsg(int fd, void* vec, unsigned n, int flags, void* timeout) noexcept {
+  return detail::call(SYS_recvmmsg, fd, vec, n, flags, timeout);
+}
+inline long sendmmsg(int fd, void* vec, unsigned n, int flags) noexcept {
+  return detail::call(SYS_sendmmsg, fd, vec, n, flags);
+}
 inline long accept4(int fd, sockaddr* addr, void* len, int flags) noexcept {
   return detail::call(SYS_accept4, fd, addr, len, flags);
 }
@@ -58,6 +92,9 @@ inline long connect(int fd, const sockaddr* addr, unsigned len) noexcept {
 inline long socket(int domain, int type, int proto) noexcept { return detail::call(SYS_socket, domain, type, proto); }
 inline long getsockopt(int fd, int level, int name, void* val, void* len) noexcept {
   return detail::call(SYS_getsockopt, fd, level, name, val, len);
+}
+inline long getpeername(int fd, sockaddr* addr, void* len) noexcept {
+  return detail::call(SYS_getpeername, fd, addr, len);
 }
 inline long epoll_create1(int flags) noexcept { return detail::call(SYS_epoll_create1, flags); }
 inline long epoll_ctl(int epfd, int op, int fd, epoll_event* ev) noexcept {

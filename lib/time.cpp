@@ -4,6 +4,7 @@
 // nested), each caching the earliest deadline of itself and its enclosing scopes, and park() folds
 // that deadline into the one timer of the park. Creating and leaving a scope costs no allocation
 // and no system call.
+#include "assert.hpp"
 #include "grove/time.hpp"
 
 #include <algorithm>
@@ -88,11 +89,8 @@ Timeout::Timeout(Duration d) {
 
 Timeout::~Timeout() {
   auto* self = static_cast<detail::GreenletCore*>(owner_);
-  if (self->timeouts != this) {
-    std::fprintf(stderr, "grove: fatal: grove::Timeout destroyed out of order or by another greenlet than '%s'\n",
-                 self->name.c_str());
-    std::abort();
-  }
+  GROVE_ASSERT(self->timeouts == this, "grove::Timeout destroyed out of order or by another greenlet than '%s'",
+               self->name.c_str());
   self->timeouts = outer_;
 }
 

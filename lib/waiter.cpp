@@ -4,6 +4,7 @@
 
 #include "grove/errors.hpp"
 #include "grove/time.hpp"
+#include "assert.hpp"
 #include "greenlet.hpp"
 #include "hub.hpp"
 #include "timeout_scope.hpp"
@@ -22,6 +23,8 @@ const char* to_string(Wake w) noexcept {
     case Wake::blocked_forever: return "blocked forever";
     case Wake::interrupted: return "interrupted";
     case Wake::interrupted_restart: return "interrupted (SA_RESTART)";
+    case Wake::fd_busy: return "fd busy";
+    case Wake::fd_unpollable: return "fd unpollable";
   }
   return "?";
 }
@@ -43,11 +46,8 @@ Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptib
   if (self->kill_pending) return Wake::killed;
   const std::int64_t scope = scope_deadline(self);
   if (scope != kNever && now_ns() >= scope) return Wake::scope_timeout;
-  if (self->is_hub) [[unlikely]] {
-    std::fprintf(stderr, "grove: fatal: blocking call ('%s') inside the hub (a callback posted to the hub "
-                         "must not block)\n", reason);
-    std::abort();
-  }
+  if (self->is_hub) [[unlikely]]
+    GROVE_FATAL("blocking call ('%s') inside the hub (a callback posted to the hub must not block)", reason);
   const std::int64_t wake_at = std::min(deadline_ns, scope);
   self->wait_reason = reason;
   self->wait_fd = fd;
@@ -130,11 +130,12 @@ std::size_t WaitList::wake_all(Wake cause) noexcept {
   return woken;
 }
 
-Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns) {
+Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns, int fd,
+             bool interruptible) {
   node.gen = node.g->park_gen;
   list.push_back(&node);
-  Wake w = park(reason, deadline_ns);
-  if (w != Wake::unparked) list.remove(&node);
+  Wake w = park(reason, deadline_ns, fd, interruptible);
+  list.remove(&node);  // still linked unless a waker took it off
   return w;
 }
 

@@ -31,6 +31,9 @@ enum class Wake : std::uint8_t {
   blocked_forever,  // nothing can ever wake it
   interrupted,      // a signal handler ran (interruptible parks only): EINTR
   interrupted_restart,  // the same, for a handler installed with SA_RESTART
+  // Not causes of a park, but what Hub::wait_fd answers instead of parking:
+  fd_busy,        // another greenlet waits in that direction (exclusive), or another thread's hub owns the fd
+  fd_unpollable,  // the poller cannot watch the fd: make the call blocking for real
 };
 
 const char* to_string(Wake w) noexcept;
@@ -81,7 +84,8 @@ class WaitList {
   std::size_t size_ = 0;
 };
 
-// Parks on `list` (FIFO) until unparked or interrupted; removes the node on any other cause.
-Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns = INT64_MAX);
+// Parks on `list` (FIFO) until unparked or interrupted; the node is off the list when it returns.
+Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1,
+             bool interruptible = false);
 
 }  // namespace grove::detail

@@ -1,4 +1,5 @@
 // waiters.cpp — detail::Waiters (the public headers' view of WaitList) and uninterruptible waits.
+#include "assert.hpp"
 #include "grove/detail/waiters.hpp"
 
 #include <cstdio>
@@ -71,11 +72,9 @@ Waiters::~Waiters() {
   WaitList& list = list_of(storage_);
   if (!list.empty()) {
     const WaitNode* n = list.front();
-    std::fprintf(stderr,
-                 "grove: fatal: %s destroyed while %zu greenlet(s) wait on it (first: '%s' in '%s'); "
-                 "wake or kill and join them before the %s goes out of scope\n",
-                 owner_, list.size(), n->g->name.c_str(), n->g->wait_reason ? n->g->wait_reason : "?", owner_);
-    std::abort();
+    GROVE_FATAL("%s destroyed while %zu greenlet(s) wait on it (first: '%s' in '%s'); wake or kill and join them "
+                "before the %s goes out of scope",
+                owner_, list.size(), n->g->name.c_str(), n->g->wait_reason ? n->g->wait_reason : "?", owner_);
   }
   list.~WaitList();
 }

@@ -1,21 +1,31 @@
-// nothrow.hpp — grove's blocking primitives with C conventions, for code that must not throw:
-// the LD_PRELOAD interposer (interpose/) and callbacks from C libraries.
+// nothrow.hpp — grove's blocking calls with C conventions, for code that must not throw: the
+// LD_PRELOAD interposer (interpose/) and callbacks from C libraries.
 //
-// Each call returns 0 (or a count) on success and a negative errno otherwise; none throws and
-// none changes errno. The interruptions of the C++ API map to:
+// The system calls here behave as libc's do — the program's O_NONBLOCK means EAGAIN, SO_RCVTIMEO
+// and SO_SNDTIMEO end a wait with EAGAIN, a signal handler ends one with EINTR or restarts it under
+// SA_RESTART, a blocking write to a stream socket or pipe sends everything — except that waiting
+// parks only the calling greenlet. Each returns the call's result or a negative errno, and never
+// changes errno. The C++ API's interruptions map to:
 //   -ECANCELED  the greenlet was killed (C++: GreenletExit)
 //   -ETIMEDOUT  an enclosing grove::Timeout expired (C++: TimeoutError)
-//   -EDEADLK    nothing could ever wake the caller (C++: BlockedForever). A hook then falls back
-//               to the real blocking call, which is what libc would have done.
-//   -EINTR      a signal handler ran while the caller was parked (libc: EINTR)
-//   -ERESTART   the same, for handlers installed with SA_RESTART: restart the call if libc would
-// Kill and Timeout are sticky: every further blocking call returns the same error until control
-// is back in grove's C++ API, which throws. C frames are never unwound by an exception.
+// and the socket waited on is shut down first, so the C library sees a broken connection rather
+// than an exchange left half done. Both are sticky: every further blocking call returns the same
+// until control is back in grove's C++ API, which throws. C frames are never unwound.
+//
+// They are only for threads that have a hub: where can_park() is false, call libc.
 #pragma once
 
 #include <poll.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
+#include <cstddef>
 #include <cstdint>
+
+struct iovec;
 
 namespace grove::nothrow {
 
@@ -24,37 +34,73 @@ std::int64_t now_ns() noexcept;
 std::int64_t deadline_after_ns(std::int64_t ns) noexcept;  // saturating; ns <= 0: now
 inline constexpr std::int64_t kNoDeadline = INT64_MAX;
 
-// Parks until fd may be ready for `events` (POLLIN or POLLOUT; retry the syscall after), the
-// deadline (-EAGAIN), or an interruption. -EBADF if fd is closed meanwhile; -EBUSY if another
-// greenlet of this thread already waits on fd in that direction.
-int wait_fd(int fd, short events, std::int64_t deadline_ns) noexcept;
-// Parks until any of the fds may have become ready (poll again after), the deadline (-EAGAIN), or
-// an interruption. The caller has already found none of them ready.
-int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept;
-// Parks until the deadline: 0 when reached, or an interruption.
-int sleep_until(std::int64_t deadline_ns) noexcept;
-// Called from a signal handler (async-signal-safe): a handler ran on this thread; parked calls
-// get -EINTR, or -ERESTART if every handler since was installed with SA_RESTART.
-void note_signal(bool sa_restart) noexcept;
-// An interruption already pending for the running greenlet (-ECANCELED, -ETIMEDOUT), else 0.
-int pending_interruption() noexcept;
-// False where parking is impossible: inside the hub itself (callbacks posted to it).
+// True where a blocking call may park: this thread has a hub (it made a grove call — a thread
+// that never did pays nothing and keeps libc's calls), the running greenlet is not the hub
+// itself, and no signal handler is running on it.
 bool can_park() noexcept;
+// Gives the calling thread its hub now (0, or -errno such as -EMFILE), so that its blocking calls
+// park from here on even before it spawns a greenlet. The interposer does it for the main thread
+// under GROVE_MAIN_HUB=1.
+int start_hub() noexcept;
 
-// What the program believes about an fd (tracked by the interposer), process-wide.
-struct FdInfo {
-  bool known = false;          // grove saw it created, or has checked it
-  bool is_socket = false;
-  bool user_nonblock = false;  // the program's own O_NONBLOCK
-  bool owned = false;          // created through grove: O_NONBLOCK may be kept on it
-  bool passthrough = false;    // regular file, directory, terminal: left to block as libc does
-  std::int64_t rcvtimeo_ns = 0;  // SO_RCVTIMEO (0: none)
-  std::int64_t sndtimeo_ns = 0;  // SO_SNDTIMEO
+// --- the cooperative system calls -----------------------------------------------------------------
+long read(int fd, void* buf, std::size_t n) noexcept;
+long readv(int fd, const iovec* iov, int cnt) noexcept;
+long recvfrom(int fd, void* buf, std::size_t n, int flags, sockaddr* from, socklen_t* fromlen) noexcept;
+long recvmsg(int fd, msghdr* msg, int flags) noexcept;
+long recvmmsg(int fd, mmsghdr* v, unsigned n, int flags) noexcept;  // no timeout argument: libc's own semantics
+long write(int fd, const void* buf, std::size_t n) noexcept;
+long writev(int fd, const iovec* iov, int cnt) noexcept;
+long sendto(int fd, const void* buf, std::size_t n, int flags, const sockaddr* to, socklen_t tolen) noexcept;
+long sendmsg(int fd, const msghdr* msg, int flags) noexcept;
+long sendmmsg(int fd, mmsghdr* v, unsigned n, int flags) noexcept;
+long sendfile(int out, int in, off_t* offset, std::size_t count) noexcept;
+long splice(int in, loff_t* off_in, int out, loff_t* off_out, std::size_t len, unsigned flags) noexcept;
+long accept4(int fd, sockaddr* addr, socklen_t* len, int flags) noexcept;
+long connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
+
+// Parks until any of the fds may have become ready (poll again after: 0), the deadline (-EAGAIN),
+// or an interruption (-EINTR, -ECANCELED, -ETIMEDOUT). 1: one of them cannot be watched; poll for
+// real. The caller has already found none of them ready.
+int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept;
+// Parks until the deadline: 0 when reached, or an interruption (-EINTR: sleeps never restart).
+int sleep_until(std::int64_t deadline_ns) noexcept;
+
+// --- what the program does to its fds (cheap; any thread, with or without a hub) -----------------
+// The interposer reports these so that grove's record of each fd stays the kernel's.
+void fd_closing(int fd) noexcept;            // close, dup2/dup3 onto it, fclose…: before the real call
+void fd_shared(int from, int to) noexcept;   // dup, dup2, dup3, F_DUPFD: `to` shares from's description
+void fd_set_nonblock(int fd, bool on) noexcept;               // F_SETFL, FIONBIO, after they succeeded
+void fd_set_timeout(int fd, bool receive, std::int64_t ns) noexcept;  // SO_RCVTIMEO / SO_SNDTIMEO
+// A socket was created (socket, socketpair): type as passed, SOCK_NONBLOCK included.
+void socket_created(int fd, int domain, int type) noexcept;
+// An fd was opened by a call that says nothing of it (accept outside a greenlet, …).
+void fd_opened(int fd) noexcept;
+// close_range(2)/closefrom(3): every fd grove knows of in [first, last] is about to be closed.
+void fd_range_closing(unsigned first, unsigned last) noexcept;
+
+// --- child processes (lib/process.cpp, lib/popen.cpp) ---------------------------------------------
+// wait4(2), and so waitpid, wait and wait3: the child's pid, 0 (WNOHANG), or -errno.
+pid_t wait4(pid_t pid, int* status, int options, rusage* ru) noexcept;
+int waitid(idtype_t type, id_t id, siginfo_t* info, int options) noexcept;
+// The program called ptrace(2): from now on waits also report ptrace stops (lib/process.cpp).
+void ptrace_used() noexcept;
+// system(3): returns what libc's returns; *err is the errno it would set (0: none).
+int system(const char* command, int* err) noexcept;
+// popen(3) whose stream's reads and writes park the greenlet; nullptr and *err on failure.
+FILE* popen(const char* command, const char* mode, int* err) noexcept;
+// pclose(3) of a stream from popen above: the child's status, or -errno; -ENOENT: not one of them.
+int pclose(FILE* f) noexcept;
+
+// --- signals (the interposer's handler trampoline; async-signal-safe) ----------------------------
+// A handler starts running on this thread: parked calls will see EINTR, or a restart if every
+// handler since was installed with SA_RESTART; hooks called from inside it go to libc. `frame` is
+// the trampoline's frame address. Returns what signal_end must restore.
+struct SignalFrame {
+  void* frame;
+  void* greenlet;
 };
-FdInfo fd_info(int fd) noexcept;
-void set_fd_info(int fd, const FdInfo& info) noexcept;
-// Before fd is closed: wakes greenlets waiting on it with -EBADF, deregisters it from this
-// thread's hub, forgets its info and gives the number a new generation.
-void forget_fd(int fd) noexcept;
+SignalFrame signal_begin(bool sa_restart, void* frame) noexcept;
+void signal_end(SignalFrame saved) noexcept;
 
 }  // namespace grove::nothrow

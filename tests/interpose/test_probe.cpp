@@ -19,7 +19,13 @@ struct ProbeRun {
   bool stdin_nonblock_after = false;  // the parent's view of the pipe the child read from
 };
 
-ProbeRun run_probe(bool preload, const std::vector<std::string>& args, const std::string& stdin_data) {
+// How the probe runs: natively; preloaded, its thread without a hub (every hook passes through
+// after noting what it must); preloaded with GROVE_MAIN_HUB=1, every blocking call on grove's
+// cooperative paths.
+enum class Mode { native, pass_through, main_hub };
+
+ProbeRun run_probe(Mode mode, const std::vector<std::string>& args, const std::string& stdin_data) {
+  const bool preload = mode != Mode::native;
   int in[2], out[2];
   EXPECT_EQ(::pipe(in), 0);
   EXPECT_EQ(::pipe(out), 0);
@@ -33,6 +39,10 @@ ProbeRun run_probe(bool preload, const std::vector<std::string>& args, const std
       ::setenv("LD_PRELOAD", GROVE_PRELOAD_LIB, 1);
     else
       ::unsetenv("LD_PRELOAD");
+    if (mode == Mode::main_hub)
+      ::setenv("GROVE_MAIN_HUB", "1", 1);
+    else
+      ::unsetenv("GROVE_MAIN_HUB");
     std::vector<char*> argv{const_cast<char*>(GROVE_PROBE)};
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -74,22 +84,28 @@ void expect_same(const ProbeRun& native, const ProbeRun& preloaded) {
 }  // namespace
 
 TEST(Probe, SameResultsNativeAndPreloaded) {
-  ProbeRun native = run_probe(false, {}, "");
+  ProbeRun native = run_probe(Mode::native, {}, "");
   ASSERT_GT(lines(native.out).size(), 60u) << native.out;  // the probe really ran its sequence
-  expect_same(native, run_probe(true, {}, ""));
+  expect_same(native, run_probe(Mode::pass_through, {}, ""));
+}
+
+TEST(Probe, SameResultsNativeAndThroughTheMainThreadsHub) {
+  expect_same(run_probe(Mode::native, {}, ""), run_probe(Mode::main_hub, {}, ""));
 }
 
 TEST(Probe, InheritedStdinPipeIsReadAndLeftBlocking) {
-  ProbeRun native = run_probe(false, {"stdin"}, "from-the-parent\n");
-  ProbeRun preloaded = run_probe(true, {"stdin"}, "from-the-parent\n");
-  expect_same(native, preloaded);
-  EXPECT_NE(preloaded.out.find("stdin: 16 from-the-parent"), std::string::npos) << preloaded.out;
-  EXPECT_FALSE(preloaded.stdin_nonblock_after);  // O_NONBLOCK never leaked into the parent's pipe
+  ProbeRun native = run_probe(Mode::native, {"stdin"}, "from-the-parent\n");
+  for (Mode m : {Mode::pass_through, Mode::main_hub}) {
+    ProbeRun run = run_probe(m, {"stdin"}, "from-the-parent\n");
+    expect_same(native, run);
+    EXPECT_NE(run.out.find("stdin: 16 from-the-parent"), std::string::npos) << run.out;
+    EXPECT_FALSE(run.stdin_nonblock_after);  // O_NONBLOCK never leaked into the parent's pipe
+  }
 }
 
 TEST(Probe, DisabledPreloadIsAPassThrough) {
   ::setenv("GROVE_DISABLE", "1", 1);
-  ProbeRun off = run_probe(true, {}, "");
+  ProbeRun off = run_probe(Mode::main_hub, {}, "");
   ::unsetenv("GROVE_DISABLE");
-  expect_same(run_probe(false, {}, ""), off);
+  expect_same(run_probe(Mode::native, {}, ""), off);
 }

@@ -160,14 +160,14 @@ TEST(Io, ReusedFdNumberStartsClean) {
   EXPECT_EQ(grove::recv(a[0], &c, 1), 1u);
   EXPECT_FALSE(grove::wait_readable(a[0], 10ms));
   const int old_number = a[0];
-  auto& entry = grove::detail::Hub::get().fds().get(old_number);
-  const auto old_gen = entry.gen;
+  grove::detail::FdRecord& record = *grove::detail::fd_record(old_number);
+  const auto old_gen = record.gen.load();
   // Keep the old open file alive through a dup: epoll watches descriptions, not numbers, so a
   // registration that survived the close would keep reporting the old socket's events.
   const int keep = ::dup(a[0]);
   ASSERT_GE(keep, 0);
   grove::close(a[0]);
-  EXPECT_NE(entry.gen, old_gen);
+  EXPECT_NE(record.gen.load(), old_gen);
   // The same number for a new file: a read must wait for *its* data only.
   int b[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);

@@ -1,0 +1,46 @@
+// context.hpp — everything grove keeps per OS thread, in one record.
+//
+// As in libdill's ctx, per-thread state lives in one place instead of thread_locals scattered
+// over the files that use it. ThreadContext is plain data in initial-exec TLS: the switch path,
+// the hooks and signal handlers reach it with one load, with no TLS init guard and no
+// __tls_get_addr. It holds pointers only; each subsystem owns what they point to.
+//
+// Order: the hub comes first (every other part needs it) and goes last. Parts set up later on
+// the thread — the DNS channel, the root greenlet's locals, the offload link — register a
+// teardown with at_thread_exit() when they first set up, and run in reverse order of that when
+// the thread exits, before the hub is deleted.
+#pragma once
+
+#include <csignal>
+
+namespace grove::detail {
+
+class Hub;
+
+struct ThreadContext {
+  Hub* hub;  // created by the thread's first grove call; a thread that never makes one has none
+
+  // Signal handlers (the interposer's trampoline, through nothrow::signal_begin): how many ran
+  // since the hub last looked, and whether one of them was installed without SA_RESTART.
+  volatile sig_atomic_t signals;
+  volatile sig_atomic_t no_restart;
+  // The innermost handler running now: its trampoline's frame and the greenlet it interrupted.
+  // Code on that greenlet's stack below that frame is inside the handler, where hooks never park.
+  // (A frame address, not a depth counter: a handler that leaves by siglongjmp must not leave
+  // the thread marked as "in a handler" for ever.)
+  void* volatile handler_frame;
+  void* volatile handler_greenlet;
+
+  bool altstack;       // stack_guard.cpp: the alternate signal stack is installed
+  void* root_locals;   // local.cpp: grove::local values of the root and hub greenlets
+  void* offload_link;  // offload.cpp: where offload workers post completions for this hub
+};
+
+extern thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
+
+// Runs fn(arg) when the thread exits, after the teardowns registered later and before the hub
+// is deleted. Registering the same (fn, arg) again does nothing. At most a handful per thread
+// (one per subsystem).
+void at_thread_exit(void (*fn)(void*), void* arg);
+
+}  // namespace grove::detail
