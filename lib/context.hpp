@@ -30,6 +30,8 @@ struct ThreadContext {
   // the thread marked as "in a handler" for ever.)
   void* volatile handler_frame;
   void* volatile handler_greenlet;
+  // The hub is in (or about to enter) its poller's wait: a handler must wake it.
+  volatile sig_atomic_t hub_sleeping;
 
   bool altstack;       // stack_guard.cpp: the alternate signal stack is installed
   void* root_locals;   // local.cpp: grove::local values of the root and hub greenlets

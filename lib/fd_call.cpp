@@ -35,6 +35,11 @@ unsigned wait_flags(const Policy& p) noexcept {
 
 }  // namespace
 
+void abandon(int fd, const FdFacts& f, const Policy& p, Form form) noexcept {
+  if (p.shutdown_on_cancel && f.kind == FdKind::socket && f.stream && form != Form::poll_first)
+    sys::shutdown(fd, SHUT_RDWR);
+}
+
 bool waitable(const FdFacts& f, const Policy& p) noexcept {
   if (f.kind != FdKind::socket && f.kind != FdKind::pollable) return false;
   return !(p.honour_nonblock && f.nonblock);
@@ -82,7 +87,7 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
         return Result::because(Outcome::interrupted);
       case Wake::killed:
       case Wake::scope_timeout:
-        if (p.shutdown_on_cancel && f.kind == FdKind::socket) sys::shutdown(fd, SHUT_RDWR);
+        abandon(fd, f, p, form);
         return from_wake(w);
       case Wake::fd_busy:
         if (p.exclusive) return from_wake(w);

@@ -7,6 +7,8 @@
 #include <termios.h>
 #include <fcntl.h>
 
+#include <pthread.h>
+
 #include <mutex>
 #include <new>
 
@@ -45,6 +47,7 @@ class PagedTable {
     }
     return &p[i & (kPageSize - 1)];
   }
+  void reinit_lock() noexcept { new (&grow_) std::mutex; }
   template <class F>
   void for_each(F f) const {
     for (std::size_t page = 0; page < kPages; ++page)
@@ -196,6 +199,15 @@ FdFacts install(FdRecord& r, const FdFacts& f) noexcept {
   if (Description* d = g_descs.find(none)) return decode(*d);
   return f;
 }
+
+// In the child of fork(), another thread may have held a lock at the time: start with fresh ones.
+void reinit_locks_in_child() noexcept {
+  g_records.reinit_lock();
+  g_descs.reinit_lock();
+  new (&g_desc_mu) std::mutex;
+}
+
+__attribute__((constructor)) void register_fork_handler() { ::pthread_atfork(nullptr, nullptr, reinit_locks_in_child); }
 
 }  // namespace
 

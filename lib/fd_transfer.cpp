@@ -44,9 +44,7 @@ std::int64_t deadline_for(const FdFacts& f, Interest in, const Policy& p) noexce
 
 // A kill or Timeout while waiting to send: C code must find the connection broken (fd_call.hpp).
 Result cancelled(int fd, const FdFacts& f, const Policy& p, Result w) noexcept {
-  if ((w.outcome == Outcome::killed || w.outcome == Outcome::timeout) && p.shutdown_on_cancel &&
-      f.kind == FdKind::socket)
-    sys::shutdown(fd, SHUT_RDWR);
+  if (w.outcome == Outcome::killed || w.outcome == Outcome::timeout) abandon(fd, f, p, Form::read_write);
   return w;
 }
 
@@ -159,7 +157,8 @@ Result co_splice(int in, loff_t* off_in, int out, loff_t* off_out, std::size_t l
                       : w == Wake::killed    ? Outcome::killed
                       : w == Wake::scope_timeout ? Outcome::timeout
                                                  : Outcome::closed;
-    return cancelled(sock, sock == in ? fi : fo, p, Result::because(o));
+    if (sock >= 0) return cancelled(sock, sock == in ? fi : fo, p, Result::because(o));
+    return Result::because(o);
   }
 }
 

@@ -174,11 +174,17 @@ void Hub::loop() noexcept {
       continue;
     }
     if (timeout != 0 || fd_waiters_ > 0 || external_ > 0) {
+      // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
+      // ran before is seen by the check below. Same thread: a compiler fence orders the two.
+      tl_ctx.hub_sleeping = 1;
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (tl_ctx.signals != 0) timeout = 0;
       try {
         poller_.wait(timeout, [this](const PollEvent& ev) { on_poll_event(ev); });
       } catch (const std::exception& e) {
         GROVE_FATAL("%s", e.what());
       }
+      tl_ctx.hub_sleeping = 0;
       run_posted();
     }
     deliver_signals();

@@ -200,7 +200,7 @@ SignalFrame signal_begin(bool sa_restart, void* frame) noexcept {
   if (detail::Hub* hub = c.hub) {
     c.handler_greenlet = hub->current();
     c.handler_frame = frame;
-    hub->wake_from_signal();  // a loop about to sleep must look at the signal first
+    if (c.hub_sleeping) hub->wake_from_signal();  // a hub in epoll_wait must look at the signal
   }
   return saved;
 }
