@@ -10,6 +10,7 @@
 #include "fd_ops.hpp"
 #include "greenlet.hpp"
 #include "hub.hpp"
+#include "log.hpp"
 
 namespace grove::nothrow {
 
@@ -71,6 +72,8 @@ bool can_park() noexcept {
   return !(detail::tl_ctx.handler_frame && detail::tl_ctx.handler_greenlet == self &&
            __builtin_frame_address(0) < detail::tl_ctx.handler_frame);
 }
+
+void log_warning(const char* message) noexcept { GROVE_LOG(warn, "%s", message); }
 
 int start_hub() noexcept {
   try {

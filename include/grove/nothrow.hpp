@@ -43,6 +43,9 @@ bool can_park() noexcept;
 // under GROVE_MAIN_HUB=1.
 int start_hub() noexcept;
 
+// Writes `message` to grove's log at warning level (shown with GROVE_LOG=warn or lower).
+void log_warning(const char* message) noexcept;
+
 // --- the cooperative system calls -----------------------------------------------------------------
 long read(int fd, void* buf, std::size_t n) noexcept;
 long readv(int fd, const iovec* iov, int cnt) noexcept;
