@@ -61,7 +61,8 @@ same() {
   [ "$rc" -eq 124 ] && fail "$name: under grove-run still running after ${limit} s (native: ${native_ms} ms, exit $nrc); output so far: $(summary "$work/grove.out"): $(head -c 200 "$work/grove.out" | tr '\n' ' ')"
   check "$name: exit code" "$nrc" "$rc"
   check "$name: output" "$(summary "$work/native.out")" "$(summary "$work/grove.out")"
-  [ -s "$work/grove.out.err" ] && echo "     stderr under grove-run: $(head -c 300 "$work/grove.out.err" | tr '\n' ' ')"
+  cmp -s "$work/native.out.err" "$work/grove.out.err" ||
+    echo "     stderr under grove-run (differs from native): $(head -c 300 "$work/grove.out.err" | tr '\n' ' ')"
   return 0
 }
 within() {  # within NAME MS LIMIT_MS

@@ -76,9 +76,13 @@ TEST(RealLibs, InterposerIsInEffect) {
 TEST(Libpq, HundredGreenletsEachWithAConnectionSleepTogether) {
   Watchdog dog(90s, "Libpq.HundredGreenletsEachWithAConnectionSleepTogether");
   grove::test::Postgres pg;
+  auto c0 = grove::Clock::now();
   std::vector<grove::Greenlet<PGconn*>> connecting;
   for (int i = 0; i < 100; ++i) connecting.push_back(grove::spawn([&] { return PQconnectdb(pg.conninfo().c_str()); }));
   join_all_within(connecting, 30s, "PQconnectdb x100");
+  double connect_took = seconds_since(c0);
+  std::printf("100 x PQconnectdb: %.3f s\n", connect_took);
+  EXPECT_LT(connect_took, 5.0) << "100 PQconnectdb in greenlets";
   std::vector<PGconn*> conns;
   for (auto& g : connecting)
     if (g.ready() && !g.killed()) conns.push_back(g.get());
@@ -96,6 +100,7 @@ TEST(Libpq, HundredGreenletsEachWithAConnectionSleepTogether) {
     }));
   join_all_within(gs, 20s, "select pg_sleep(0.2) x100");
   double took = seconds_since(t0);
+  std::printf("100 x select pg_sleep(0.2): %.3f s\n", took);
   int ok = 0;
   for (auto& g : gs) ok += g.ready() && !g.killed() && g.get() == "ok";
   EXPECT_EQ(ok, 100) << (gs[0].ready() && !gs[0].killed() ? gs[0].get() : "");
