@@ -8,6 +8,7 @@
 #include <sys/select.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "hook.hpp"
@@ -34,10 +35,34 @@ int ms_left(std::int64_t deadline) noexcept {
   return left <= 0 ? 0 : static_cast<int>((left + 999'999) / 1'000'000);
 }
 
+// A kill or Timeout while C code waits in poll: its connections are shut down, and if there were
+// any the caller's own poll reports them (hang-up), so the library takes its connection-lost path.
+bool abandon_all(const pollfd* fds, nfds_t n) noexcept {
+  bool any = false;
+  for (nfds_t i = 0; i < n; ++i)
+    if (fds[i].fd >= 0) any |= nothrow::abandon_fd(fds[i].fd);
+  return any;
+}
+
+// The same for the fds in the program's epoll set (listed in /proc/self/fdinfo/EPFD as "tfd: N").
+bool abandon_epoll_set(int epfd) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return false;
+  bool any = false;
+  char line[256];
+  int fd;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "tfd: %d", &fd) == 1) any |= nothrow::abandon_fd(fd);
+  std::fclose(f);
+  return any;
+}
+
 // The shared loop: `check()` polls with a zero timeout (libc result conventions); between checks,
 // park on the pollfds. Returns check()'s first non-zero result, 0 at the deadline, or -1/errno.
-template <class Check, class BlockForReal>
-int wait_loop(const pollfd* fds, nfds_t n, std::int64_t deadline, Check check, BlockForReal block) {
+template <class Check, class BlockForReal, class Abandon>
+int wait_loop(const pollfd* fds, nfds_t n, std::int64_t deadline, Check check, BlockForReal block, Abandon abandon) {
   const int saved = errno;
   for (;;) {
     int r = check();
@@ -52,13 +77,17 @@ int wait_loop(const pollfd* fds, nfds_t n, std::int64_t deadline, Check check, B
       return 0;
     }
     if (w == 1) return block(ms_left(deadline));  // an fd grove cannot watch: wait in the kernel
+    if ((w == -ECANCELED || w == -ETIMEDOUT) && abandon()) {
+      if (const int r = check(); r > 0) return r;
+    }
     return ret<int>(w);  // -EINTR (poll, select and epoll_wait never restart), -ECANCELED, -ETIMEDOUT
   }
 }
 
 int poll_impl(pollfd* fds, nfds_t n, std::int64_t deadline) {
   return wait_loop(
-      fds, n, deadline, [&] { return real::poll(fds, n, 0); }, [&](int ms) { return real::poll(fds, n, ms); });
+      fds, n, deadline, [&] { return real::poll(fds, n, 0); }, [&](int ms) { return real::poll(fds, n, ms); },
+      [&] { return abandon_all(fds, n); });
 }
 
 int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* e, std::int64_t deadline) {
@@ -89,7 +118,7 @@ int select_impl(int nfds, fd_set* r, fd_set* w, fd_set* e, std::int64_t deadline
     restore();
     timeval tv{ms / 1000, (ms % 1000) * 1000};
     return real::select(nfds, r, w, e, ms < 0 ? nullptr : &tv);
-  });
+  }, [&] { return abandon_all(pfds.data(), pfds.size()); });
   if (res == 0) {  // timed out: select clears the sets
     if (r) FD_ZERO(r);
     if (w) FD_ZERO(w);
@@ -102,7 +131,7 @@ int epoll_impl(int epfd, epoll_event* ev, int max, std::int64_t deadline) {
   pollfd self{epfd, POLLIN, 0};  // an epoll fd is readable while events are pending
   return wait_loop(
       &self, 1, deadline, [&] { return real::epoll_wait(epfd, ev, max, 0); },
-      [&](int ms) { return real::epoll_wait(epfd, ev, max, ms); });
+      [&](int ms) { return real::epoll_wait(epfd, ev, max, ms); }, [&] { return abandon_epoll_set(epfd); });
 }
 
 }  // namespace

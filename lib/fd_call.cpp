@@ -35,9 +35,12 @@ unsigned wait_flags(const Policy& p) noexcept {
 
 }  // namespace
 
-void abandon(int fd, const FdFacts& f, const Policy& p, Form form) noexcept {
-  if (p.shutdown_on_cancel && f.kind == FdKind::socket && f.stream && form != Form::poll_first)
-    sys::shutdown(fd, SHUT_RDWR);
+bool abandon(int fd, const FdFacts& f, const Policy& p) noexcept {
+  if (!p.shutdown_on_cancel || f.kind != FdKind::socket || !f.stream) return false;
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  if (sys::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) return false;
+  return sys::shutdown(fd, SHUT_RDWR) == 0;
 }
 
 bool waitable(const FdFacts& f, const Policy& p) noexcept {
@@ -87,7 +90,7 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
         return Result::because(Outcome::interrupted);
       case Wake::killed:
       case Wake::scope_timeout:
-        abandon(fd, f, p, form);
+        abandon(fd, f, p);
         return from_wake(w);
       case Wake::fd_busy:
         if (p.exclusive) return from_wake(w);

@@ -92,8 +92,8 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
 // A kill or Timeout ended a wait on fd for C code (Policy::shutdown_on_cancel): a connected
 // stream socket is shut down, so that the library sees a broken connection and no later call can
 // receive the abandoned exchange's data. Listening sockets, datagram sockets and pipes are left
-// alone (nothing is half done on them, and a listener is often shared).
-void abandon(int fd, const FdFacts& f, const Policy& p, Form form) noexcept;
+// alone (nothing is half done on them, and a listener is often shared). True if it shut fd down.
+bool abandon(int fd, const FdFacts& f, const Policy& p) noexcept;
 
 // Parks until fd may be ready for `in` (no system call is attempted): done(0), or would_block at
 // the deadline, or an interruption.

@@ -44,7 +44,7 @@ std::int64_t deadline_for(const FdFacts& f, Interest in, const Policy& p) noexce
 
 // A kill or Timeout while waiting to send: C code must find the connection broken (fd_call.hpp).
 Result cancelled(int fd, const FdFacts& f, const Policy& p, Result w) noexcept {
-  if (w.outcome == Outcome::killed || w.outcome == Outcome::timeout) abandon(fd, f, p, Form::read_write);
+  if (w.outcome == Outcome::killed || w.outcome == Outcome::timeout) abandon(fd, f, p);
   return w;
 }
 

@@ -7,6 +7,7 @@
 #include <new>
 #include <system_error>
 
+#include "fd_call.hpp"
 #include "fd_ops.hpp"
 #include "greenlet.hpp"
 #include "hub.hpp"
@@ -141,6 +142,8 @@ int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept 
     return -errno_of_current_exception();
   }
 }
+
+bool abandon_fd(int fd) noexcept { return detail::abandon(fd, detail::fd_facts(fd), kLibcPolicy); }
 
 int sleep_until(std::int64_t deadline_ns) noexcept {
   try {

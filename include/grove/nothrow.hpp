@@ -65,7 +65,12 @@ long connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
 // Parks until any of the fds may have become ready (poll again after: 0), the deadline (-EAGAIN),
 // or an interruption (-EINTR, -ECANCELED, -ETIMEDOUT). 1: one of them cannot be watched; poll for
 // real. The caller has already found none of them ready.
+// On -ECANCELED or -ETIMEDOUT the caller abandons the connections it waited on (abandon_fd) and,
+// if there were any, polls once more: C code then finds them broken through its own error path
+// (libpq reports the connection lost, libcurl a receive error), not a poll that "failed".
 int wait_any_fd(const pollfd* fds, nfds_t n, std::int64_t deadline_ns) noexcept;
+// Shuts fd down if it is a connected stream socket (not a listener): true if it did.
+bool abandon_fd(int fd) noexcept;
 // Parks until the deadline: 0 when reached, or an interruption (-EINTR: sleeps never restart).
 int sleep_until(std::int64_t deadline_ns) noexcept;
 

@@ -67,6 +67,46 @@ int main(int argc, char** argv) {
   close(sv[0]);
   close(sv[1]);
 
+  /* fcntl on a blocking socket, flags printed as numbers (the kernel's own F_GETFL values):
+   * O_NONBLOCK set with F_SETFL must give EAGAIN at once, cleared again the read must block.
+   * A 2 s alarm without SA_RESTART bounds each read: a read that parks where libc returns
+   * EAGAIN prints EINTR instead of hanging. */
+  show("socketpair for fcntl", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  int fl = fcntl(sv[0], F_GETFL);
+  printf("F_GETFL fresh socket: %#x\n", fl);
+  show("F_SETFL |O_NONBLOCK", fcntl(sv[0], F_SETFL, fl | O_NONBLOCK));
+  printf("F_GETFL after set: %#x\n", fcntl(sv[0], F_GETFL));
+  set_alarm_handler(0);
+  arm_ms(2000);
+  show("read after F_SETFL O_NONBLOCK", read(sv[0], buf, sizeof buf));
+  show("recv after F_SETFL O_NONBLOCK", recv(sv[0], buf, sizeof buf, 0));
+  arm_ms(0);
+  d = dup(sv[0]);
+  printf("F_GETFL of a dup: %#x\n", fcntl(d, F_GETFL));
+  show("F_SETFL clear on the dup", fcntl(d, F_SETFL, fcntl(d, F_GETFL) & ~O_NONBLOCK));
+  printf("F_GETFL original after the dup cleared it: %#x\n", fcntl(sv[0], F_GETFL));
+  close(d);
+  arm_ms(100); /* blocking again: the read waits until the alarm */
+  show("read after clearing O_NONBLOCK", read(sv[0], buf, sizeof buf));
+  arm_ms(0);
+  show("write for the blocking read", write(sv[1], "fl", 2));
+  show("read data after clearing O_NONBLOCK", read(sv[0], buf, sizeof buf));
+  printf("F_GETFL peer: %#x\n", fcntl(sv[1], F_GETFL));
+  show("F_SETFD FD_CLOEXEC", fcntl(sv[0], F_SETFD, FD_CLOEXEC));
+  printf("F_GETFD: %d\n", fcntl(sv[0], F_GETFD));
+  close(sv[0]);
+  close(sv[1]);
+  {
+    int ts = socket(AF_INET, SOCK_STREAM, 0);
+    printf("F_GETFL fresh TCP socket: %#x\n", fcntl(ts, F_GETFL));
+    close(ts);
+    int pfl[2];
+    pipe(pfl);
+    printf("F_GETFL pipe: %#x %#x\n", fcntl(pfl[0], F_GETFL), fcntl(pfl[1], F_GETFL));
+    close(pfl[0]);
+    close(pfl[1]);
+  }
+
   /* blocking socketpair: data, readv/writev, sendmsg/recvmsg, EOF, EPIPE */
   show("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
   printf("F_GETFL blocking: %d\n", !!(fcntl(sv[0], F_GETFL) & O_NONBLOCK));
