@@ -56,13 +56,21 @@ same() {
   measure "$work/native.out" "$limit" "$@"
   local nrc=$rc
   native_ms=$ms
-  measure "$work/grove.out" "$limit" "$run" -- "$@"
-  grove_ms=$ms
-  [ "$rc" -eq 124 ] && fail "$name: under grove-run still running after ${limit} s (native: ${native_ms} ms, exit $nrc); output so far: $(summary "$work/grove.out"): $(head -c 200 "$work/grove.out" | tr '\n' ' ')"
-  check "$name: exit code" "$nrc" "$rc"
-  check "$name: output" "$(summary "$work/native.out")" "$(summary "$work/grove.out")"
-  cmp -s "$work/native.out.err" "$work/grove.out.err" ||
-    echo "     stderr under grove-run (differs from native): $(head -c 300 "$work/grove.out.err" | tr '\n' ' ')"
+  # Twice under grove-run: the program's threads without a hub (hooks pass through), and with
+  # GROVE_MAIN_HUB=1 (its main thread's blocking calls on grove's cooperative paths). The second
+  # run's output stays in grove.out for the checks that follow.
+  local hub label
+  for hub in 0 1; do
+    label="$name"
+    [ "$hub" -eq 1 ] && label="$name [main hub]"
+    measure "$work/grove.out" "$limit" env GROVE_MAIN_HUB=$hub "$run" -- "$@"
+    grove_ms=$ms
+    [ "$rc" -eq 124 ] && fail "$label: under grove-run still running after ${limit} s (native: ${native_ms} ms, exit $nrc); output so far: $(summary "$work/grove.out"): $(head -c 200 "$work/grove.out" | tr '\n' ' ')"
+    check "$label: exit code" "$nrc" "$rc"
+    check "$label: output" "$(summary "$work/native.out")" "$(summary "$work/grove.out")"
+    cmp -s "$work/native.out.err" "$work/grove.out.err" ||
+      echo "     stderr under grove-run (differs from native): $(head -c 300 "$work/grove.out.err" | tr '\n' ' ')"
+  done
   return 0
 }
 within() {  # within NAME MS LIMIT_MS
@@ -246,9 +254,10 @@ print("echoed", good, "of", n, flush=True)
 sys.stdin.read()  # hold every connection open until the test closes stdin'
 declare -A fds threads res
 for v in lfs nolfs; do
-  for mode in native grove; do
+  for mode in native grove hub; do
     prefix=()
     [ "$mode" == grove ] && prefix=("$run" --)
+    [ "$mode" == hub ] && prefix=(env GROVE_MAIN_HUB=1 "$run" --)
     "${prefix[@]}" "$helpers/tpc_echo_server_$v" >"$work/tpc.port" 2>"$work/tpc.err" &
     tpid=$!
     pids+=($tpid)
@@ -267,6 +276,10 @@ for v in lfs nolfs; do
   check "tpc_echo_server_$v under grove-run: echoes on 50 connections" "echoed 50 of 50" "${res[grove]}"
   check "tpc_echo_server_$v under grove-run: open fds with 50 connections, as natively" "${fds[native]}" "${fds[grove]}"
   check "tpc_echo_server_$v under grove-run: threads with 50 connections, as natively" "${threads[native]}" "${threads[grove]}"
+  # With the main thread's hub: its accept parks there (the hub's epoll fd and eventfd are the only
+  # fds added); the connection threads never used grove and keep libc's calls.
+  check "tpc_echo_server_$v with the main thread's hub: echoes on 50 connections" "echoed 50 of 50" "${res[hub]}"
+  check "tpc_echo_server_$v with the main thread's hub: open fds, native + the hub's two" "$((fds[native] + 2))" "${fds[hub]}"
 done
 
 # --- stdio on a socket, one sendfile() of 10 MiB: both builds ---------------------------------
