@@ -517,10 +517,13 @@ TEST_F(Dns, ResolvConfOptionsAreHonoured) {
 }
 
 TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
-  // A source c-ares cannot answer: the whole lookup goes to libc's getaddrinfo on a worker thread
-  // (which reads the real /etc/nsswitch.conf and /etc/hosts: "localhost" is in every hosts file).
+  // A source c-ares cannot answer: the whole lookup goes to libc's own function on a worker
+  // thread, which reads the real /etc/nsswitch.conf and /etc/hosts ("localhost" is 127.0.0.1 in
+  // every hosts file). The test's hosts file says otherwise, so an answer from grove's own files
+  // source would show.
+  std::string hosts = write_temp("hosts_foreign", "192.0.2.97 localhost\n127.0.0.1 grove-test-loopback\n");
   std::string nss = write_temp("nsswitch_foreign.conf", "hosts: files mdns4_minimal [NOTFOUND=return] dns\n");
-  grove::detail::resolve::set_files_for_tests(hosts_, nss);
+  grove::detail::resolve::set_files_for_tests(hosts, nss);
   addrinfo h{};
   h.ai_family = AF_INET;
   h.ai_socktype = SOCK_STREAM;
@@ -536,8 +539,31 @@ TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
   auto v = grove::resolve("localhost", "", {AF_INET, SOCK_STREAM, 0, 0});
   ASSERT_FALSE(v.empty());
   EXPECT_EQ(v[0].host(), "127.0.0.1");
+
+  // gethostbyname2, gethostbyaddr and getnameinfo go the same way.
+  hostent* he = grove_gethostbyname2("localhost", AF_INET);
+  ASSERT_NE(he, nullptr);
+  EXPECT_EQ(std::string(inet_ntoa(*reinterpret_cast<in_addr*>(he->h_addr_list[0]))), "127.0.0.1");
+  in_addr lo;
+  inet_pton(AF_INET, "127.0.0.1", &lo);
+  hostent* libc_he = ::gethostbyaddr(&lo, 4, AF_INET);
+  ASSERT_NE(libc_he, nullptr);
+  const std::string libc_name = libc_he->h_name;
+  he = grove_gethostbyaddr(&lo, 4, AF_INET);
+  ASSERT_NE(he, nullptr);
+  EXPECT_EQ(he->h_name, libc_name);
+  EXPECT_NE(libc_name, "grove-test-loopback");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(80);
+  sa.sin_addr = lo;
+  char host[256], serv[32];
+  ASSERT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, serv, sizeof serv, 0), 0);
+  EXPECT_EQ(host, libc_name);
+  EXPECT_STREQ(serv, "http");
   EXPECT_EQ(server.total_queries(), 0);
   std::remove(nss.c_str());
+  std::remove(hosts.c_str());
 }
 
 TEST_F(Dns, NonReentrantVariantsUsePerThreadStorage) {
