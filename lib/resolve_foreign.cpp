@@ -14,6 +14,7 @@
 #include "grove/detail/libc_resolver.hpp"
 #include "grove/errors.hpp"
 #include "grove/offload.hpp"
+#include "log.hpp"
 
 namespace grove::detail {
 
@@ -38,6 +39,17 @@ void set_if(std::atomic<F>& slot, F fn) noexcept {
   if (fn) slot.store(fn, std::memory_order_release);
 }
 
+// Set on an offload worker while it runs one of the functions above. If grove's resolver is
+// entered then, "libc's" function was a replacement that calls grove (an interposer that did not
+// register the originals): answering by offloading again would recurse from worker to worker
+// until the pool is exhausted, so the sources grove has answer instead (see foreign_allowed).
+thread_local bool tl_in_libc_call = false;
+
+struct InLibcCall {
+  InLibcCall() noexcept { tl_in_libc_call = true; }
+  ~InLibcCall() { tl_in_libc_call = false; }
+};
+
 }  // namespace
 
 void set_libc_resolver(const LibcResolver& f) noexcept {
@@ -49,6 +61,15 @@ void set_libc_resolver(const LibcResolver& f) noexcept {
 }
 
 namespace resolve {
+
+bool foreign_allowed() noexcept {
+  if (!tl_in_libc_call) return true;
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true))
+    GROVE_LOG(error, "dns: libc's getaddrinfo & co. lead back to grove (an interposer that did not call "
+                     "grove::detail::set_libc_resolver); nsswitch sources other than files and dns are ignored");
+  return false;
+}
 
 namespace {
 
@@ -144,6 +165,7 @@ GaiResult foreign_getaddrinfo(const char* node, const char* service, const addri
   try {
     Holder got = grove::offload([=] {
       Holder h;
+      InLibcCall mark;
       h.out.code = g_getaddrinfo.load(std::memory_order_acquire)(has_n ? n.c_str() : nullptr,
                                                                  has_s ? sv.c_str() : nullptr, has_h ? &hh : nullptr,
                                                                  &h.out.ai);
@@ -166,6 +188,7 @@ GaiResult foreign_getaddrinfo(const char* node, const char* service, const addri
 HostResult foreign_gethostbyname(const char* name, int family) {
   std::string n = name;
   return offloaded<HostResult>([n, family] {
+    InLibcCall mark;
     const ghbn_fn fn = g_gethostbyname2_r.load(std::memory_order_acquire);
     return hostent_call(family, [&](hostent* he, char* buf, std::size_t len, hostent** res, int* herr) {
       return fn(n.c_str(), family, he, buf, len, res, herr);
@@ -175,6 +198,7 @@ HostResult foreign_gethostbyname(const char* name, int family) {
 
 HostResult foreign_gethostbyaddr(const Addr& addr) {
   return offloaded<HostResult>([addr] {
+    InLibcCall mark;
     const ghba_fn fn = g_gethostbyaddr_r.load(std::memory_order_acquire);
     const socklen_t len = addr.family == AF_INET ? 4 : 16;
     return hostent_call(addr.family, [&](hostent* he, char* buf, std::size_t blen, hostent** res, int* herr) {
@@ -187,6 +211,7 @@ NameResult foreign_getnameinfo(const sockaddr* sa, socklen_t salen, bool want_ho
   sockaddr_storage ss{};
   std::memcpy(&ss, sa, std::min<std::size_t>(salen, sizeof ss));
   return offloaded<NameResult>([ss, salen, want_host, want_serv, flags] {
+    InLibcCall mark;
     NameResult r;
     char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
     r.code = g_getnameinfo.load(std::memory_order_acquire)(reinterpret_cast<const sockaddr*>(&ss), salen,

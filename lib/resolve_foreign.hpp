@@ -8,6 +8,11 @@
 
 namespace grove::detail::resolve {
 
+// False (and an error logged once) when called from inside one of libc's functions run by the
+// calls below: "libc's" function then leads back to grove, and the caller must answer from the
+// sources it has instead of offloading again.
+bool foreign_allowed() noexcept;
+
 // A result that arrives after the caller was interrupted (kill, grove::Timeout) is freed where it
 // lands; the caller gets EAI_SYSTEM / NETDB_INTERNAL with ECANCELED or ETIMEDOUT.
 GaiResult foreign_getaddrinfo(const char* node, const char* service, const addrinfo* hints);

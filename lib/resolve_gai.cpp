@@ -295,7 +295,7 @@ GaiResult getaddrinfo(const char* node, const char* service, const addrinfo* hin
   // A name to look up, with an nsswitch source we lack: libc answers the whole call.
   const bool by_name = node && !(h.ai_flags & AI_NUMERICHOST) && !is_numeric(node);
   const NssConfig* nss = by_name ? &read_nsswitch() : nullptr;
-  if (nss && nss->foreign) return foreign_getaddrinfo(node, service, hints);
+  if (nss && nss->foreign && foreign_allowed()) return foreign_getaddrinfo(node, service, hints);
   if (int c = host_part(node, h, nss, r)) {
     r.code = c;
     return r;

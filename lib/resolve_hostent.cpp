@@ -70,7 +70,7 @@ HostResult gethostbyname(const char* name, int family) {
     return r;
   }
   const NssConfig& nss = read_nsswitch();
-  if (nss.foreign) return foreign_gethostbyname(name, family);
+  if (nss.foreign && foreign_allowed()) return foreign_gethostbyname(name, family);
   r.h_errno_value = HOST_NOT_FOUND;
   int last_rc = 0;
   const auto last = walk_sources(nss, [&](const Source& s) -> std::optional<Nss> {
@@ -119,7 +119,7 @@ HostResult gethostbyaddr(const void* addr, socklen_t len, int type) {
     return r;
   }
   const NssConfig& nss = read_nsswitch();
-  if (nss.foreign) return foreign_gethostbyaddr(want);
+  if (nss.foreign && foreign_allowed()) return foreign_gethostbyaddr(want);
   r.h_errno_value = HOST_NOT_FOUND;
   const auto last = walk_sources(nss, [&](const Source& s) -> std::optional<Nss> {
     SourceAnswer ans = s.kind == Source::Kind::files ? files_by_addr(want) : dns_by_addr(want);

@@ -77,7 +77,7 @@ NameResult getnameinfo(const sockaddr* sa, socklen_t salen, bool want_host, bool
   } else {
     return r.code = EAI_FAMILY, r;
   }
-  if (want_host && !(flags & NI_NUMERICHOST) && read_nsswitch().foreign)
+  if (want_host && !(flags & NI_NUMERICHOST) && read_nsswitch().foreign && foreign_allowed())
     return foreign_getnameinfo(sa, salen, want_host, want_serv, flags);
 
   if (want_host) {

@@ -16,6 +16,7 @@
 #include "dns.hpp"
 #include "dns_server.hpp"
 #include "grove/dns.hpp"
+#include "grove/detail/libc_resolver.hpp"
 #include "grove/dns_c.h"
 #include "grove/grove.hpp"
 #include "resolve.hpp"
@@ -562,6 +563,37 @@ TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
   EXPECT_EQ(host, libc_name);
   EXPECT_STREQ(serv, "http");
   EXPECT_EQ(server.total_queries(), 0);
+  std::remove(nss.c_str());
+  std::remove(hosts.c_str());
+}
+
+// An interposer that forgot grove::detail::set_libc_resolver: "libc's" getaddrinfo is then the
+// interposer's, which calls grove. With a foreign nsswitch source that would offload again from
+// the worker, and again, until the pool is exhausted; instead the worker answers from files and
+// dns.
+TEST_F(Dns, ALibcResolverThatLeadsBackToGroveDoesNotRecurse) {
+  std::string hosts = write_temp("hosts_loop", "192.0.2.96 looped\n");
+  std::string nss = write_temp("nsswitch_loop.conf", "hosts: files mdns4_minimal dns\n");
+  grove::detail::resolve::set_files_for_tests(hosts, nss);
+  grove::detail::LibcResolver back_to_grove;
+  back_to_grove.getaddrinfo = [](const char* n, const char* s, const addrinfo* h, addrinfo** r) {
+    return grove_getaddrinfo(n, s, h, r);
+  };
+  back_to_grove.freeaddrinfo = [](addrinfo* ai) { grove_freeaddrinfo(ai); };
+  grove::detail::set_libc_resolver(back_to_grove);
+  addrinfo* res = nullptr;
+  int rc = -1;
+  {
+    grove::Timeout limit(10s);  // a recursion would exhaust the offload pool and hang here
+    rc = gai("looped", nullptr, AF_INET, SOCK_STREAM, 0, &res);
+  }
+  grove::detail::LibcResolver libc;
+  libc.getaddrinfo = &::getaddrinfo;
+  libc.freeaddrinfo = &::freeaddrinfo;
+  grove::detail::set_libc_resolver(libc);
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr, inet_addr("192.0.2.96"));
+  grove_freeaddrinfo(res);
   std::remove(nss.c_str());
   std::remove(hosts.c_str());
 }
