@@ -1,8 +1,12 @@
-// dns.hpp — grove's DNS transport: c-ares on the hub (dns.cpp, the only user of <ares.h>).
+// dns.hpp — grove's DNS transport: c-ares on the hub.
 //
-// This is the layer below the getaddrinfo/getnameinfo semantics (resolve.cpp): it sends DNS
+// This is the layer below the getaddrinfo/getnameinfo semantics (resolve.hpp): it sends DNS
 // queries for a name (with resolv.conf's search list and ndots applied) or for an address, and
-// parks only the calling greenlet until the answer, a timeout or an interruption. Nothing here
+// parks only the calling greenlet until the answer, a timeout or an interruption. One concept per
+// file: dns_request.cpp (a lookup and its park), dns_resolver.cpp (a thread's channels, the pacing
+// that keeps every answer within the sockets' receive buffers, the driver greenlet — the design
+// is at its top), dns_channel.cpp (one c-ares channel, the only user of <ares.h>), dns_answer.cpp
+// (reading answers), dns_config.cpp, dns_servfail.cpp. Nothing here
 // throws; results carry a Status, and interruptions (kill, grove::Timeout) come back as statuses
 // so that the C layer can turn them into errno and the C++ API into exceptions.
 #pragma once
