@@ -1,5 +1,7 @@
 #include "real.hpp"
 
+#include "grove/detail/libc_resolver.hpp"
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -135,6 +137,15 @@ __attribute__((constructor(101))) void resolve_all() {
 #define GROVE_RESOLVE_REAL(name, ret, params) resolve(name, #name);
   GROVE_REAL_FUNCTIONS(GROVE_RESOLVE_REAL)
 #undef GROVE_RESOLVE_REAL
+  // grove's resolver runs libc's own functions for nsswitch sources it cannot answer (and frees
+  // their lists); under the interposer those names are the hooks, so hand it the originals.
+  grove::detail::LibcResolver libc;
+  libc.getaddrinfo = getaddrinfo;
+  libc.freeaddrinfo = freeaddrinfo;
+  libc.getnameinfo = getnameinfo;
+  libc.gethostbyname2_r = gethostbyname2_r;
+  libc.gethostbyaddr_r = gethostbyaddr_r;
+  grove::detail::set_libc_resolver(libc);  // null members keep lib/'s defaults
   g_resolved.store(true, std::memory_order_release);
 }
 

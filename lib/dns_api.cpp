@@ -1,4 +1,4 @@
-// dns_api.cpp — the C++ face of grove's resolver (include/grove/dns.hpp): resolve.cpp's results
+// dns_api.cpp — the C++ face of grove's resolver (include/grove/dns.hpp): resolve.hpp's results
 // as values, its failures as exceptions.
 #include <arpa/inet.h>
 #include <net/if.h>

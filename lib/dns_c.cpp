@@ -1,5 +1,5 @@
 // dns_c.cpp — the C layer of grove's resolver: glibc's signatures, return codes and memory rules
-// over resolve.cpp. Nothing here throws (a C caller cannot catch), and errno is left as it was
+// over resolve.hpp. Nothing here throws (a C caller cannot catch), and errno is left as it was
 // unless a result says "look at errno" (EAI_SYSTEM, NETDB_INTERNAL).
 #include "grove/dns_c.h"
 

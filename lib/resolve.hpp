@@ -1,13 +1,19 @@
 // resolve.hpp — glibc's getaddrinfo/getnameinfo/gethostby* semantics over grove's DNS transport.
 //
-// resolve.cpp implements the lookups the way glibc does for `hosts: files dns` (see the top of
-// that file); include/grove/dns.hpp (C++, throws) and include/grove/dns_c.h (C, return codes) are
-// thin shells over the functions here, which never throw.
+// The lookups are done the way glibc does them for `hosts: files dns` (the design is at the top of
+// resolve_gai.cpp), one concept per file: the sources and the loop over them (resolve_sources.hpp:
+// resolve_hosts.cpp, resolve_nss.cpp), services (resolve_services), numeric hosts
+// (resolve_numeric), the RFC 3484 order (resolve_sort), getaddrinfo (resolve_gai),
+// gethostby* (resolve_hostent), getnameinfo (resolve_nameinfo), and libc's own resolver for the
+// nsswitch sources grove lacks (resolve_foreign). include/grove/dns.hpp (C++, throws) and
+// include/grove/dns_c.h (C, return codes) are thin shells over the functions here, which never
+// throw.
 #pragma once
 
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,10 +76,23 @@ struct HostResult {
 HostResult gethostbyname(const char* name, int family);
 HostResult gethostbyaddr(const void* addr, socklen_t len, int type);
 
-// Frees a list made by the C layer, or hands a foreign one to libc's freeaddrinfo.
-void free_foreign(addrinfo* ai) noexcept;
-bool is_foreign(const addrinfo* ai) noexcept;
+// Lists made by libc's own getaddrinfo (GaiResult::foreign), handed out by the C layer: they must
+// go back to libc's freeaddrinfo, every other list to grove's (resolve_foreign.cpp).
 void remember_foreign(addrinfo* ai);
+bool is_foreign(const addrinfo* ai) noexcept;
+void free_foreign(addrinfo* ai) noexcept;
+
+// A lookup interrupted by a kill (ECANCELED) or an expired grove::Timeout (ETIMEDOUT).
+inline void set_interrupted(GaiResult& r, Wake w) noexcept {
+  r.code = EAI_SYSTEM;
+  r.wake = w;
+  r.sys_errno = w == Wake::killed ? ECANCELED : ETIMEDOUT;
+}
+inline void set_interrupted(HostResult& r, Wake w) noexcept {
+  r.h_errno_value = NETDB_INTERNAL;
+  r.wake = w;
+  r.sys_errno = w == Wake::killed ? ECANCELED : ETIMEDOUT;
+}
 
 // For tests: read these instead of /etc/hosts and /etc/nsswitch.conf (empty: the real ones).
 // Process-wide; set before lookups start.

@@ -7,9 +7,12 @@
 // Lookups follow glibc with `hosts: files dns`: /etc/hosts first, then DNS with resolv.conf's
 // nameservers, search list, ndots and options (timeout, attempts, rotate); the AI_* and NI_* flags,
 // /etc/services names, one result per socket type and glibc's address ordering (RFC 3484) are the
-// same too. DNS queries go through one c-ares channel per thread: a thousand greenlets resolving
-// at once share it, each parks until its own answer. Where /etc/nsswitch.conf lists a source
-// c-ares cannot answer (mdns, ldap, …) the lookup runs libc's getaddrinfo on grove's offload pool.
+// same too. DNS queries go through c-ares, shared by all greenlets of a thread: a thousand
+// greenlets resolving at once share a few UDP sockets, each parks until its own answer, and no
+// socket is ever owed more answers than its receive buffer holds (a burst of answers is never
+// lost to the kernel, so no lookup waits for a retry because of it). Where /etc/nsswitch.conf
+// lists a source c-ares cannot answer (mdns, ldap, …) the lookup runs libc's own function
+// (getaddrinfo, gethostbyname2_r, gethostbyaddr_r, getnameinfo) on grove's offload pool.
 //
 // Configuration (read when a thread makes its first lookup): GROVE_DNS_SERVERS ("ip[:port],…",
 // "[ipv6]:port" for IPv6 with a port; replaces resolv.conf's nameservers), GROVE_DNS_TIMEOUT

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 #include <system_error>
 
@@ -149,10 +150,40 @@ void DnsServer::set_default_delay_ms(int ms) {
   default_delay_ms_ = ms;
 }
 
+void DnsServer::add_zone(const std::string& suffix, const std::string& ipv4, const std::string& ipv6) {
+  std::vector<Record> recs;
+  Record a{kA, std::vector<std::uint8_t>(4)};
+  if (::inet_pton(AF_INET, ipv4.c_str(), a.rdata.data()) != 1) throw std::invalid_argument("bad IPv4 " + ipv4);
+  recs.push_back(a);
+  if (!ipv6.empty()) {
+    Record r{kAaaa, std::vector<std::uint8_t>(16)};
+    if (::inet_pton(AF_INET6, ipv6.c_str(), r.rdata.data()) != 1) throw std::invalid_argument("bad IPv6 " + ipv6);
+    recs.push_back(r);
+  }
+  std::lock_guard l(mu_);
+  zones_.emplace_back("." + lower(suffix), std::move(recs));
+}
+
 int DnsServer::queries(const std::string& name) const {
   std::lock_guard l(mu_);
   auto it = counts_.find(lower(name));
   return it == counts_.end() ? 0 : it->second;
+}
+
+int DnsServer::clients() const {
+  std::lock_guard l(mu_);
+  return static_cast<int>(clients_.size());
+}
+
+void DnsServer::reset_counters() {
+  std::lock_guard l(mu_);
+  counts_.clear();
+  clients_.clear();
+  total_ = 0;
+  tcp_queries_ = 0;
+  udp_sent_ = 0;
+  udp_send_errors_ = 0;
+  max_outstanding_ = 0;
 }
 
 int DnsServer::total_queries() const {
@@ -206,15 +237,19 @@ bool DnsServer::answer(const std::vector<std::uint8_t>& q, bool tcp, std::vector
   std::string cur = key;
   bool known = false;
   for (int hop = 0; hop < 10; ++hop) {
-    auto it = records_.find(cur);
-    if (it == records_.end()) {
+    const std::vector<Record>* recs = nullptr;
+    if (auto it = records_.find(cur); it != records_.end()) recs = &it->second;
+    for (const auto& [suffix, zrecs] : zones_)
+      if (!recs && cur.size() > suffix.size() && cur.compare(cur.size() - suffix.size(), suffix.size(), suffix) == 0)
+        recs = &zrecs;
+    if (!recs) {
       auto bi = behaviour_.find(cur);
       known |= bi != behaviour_.end() && bi->second.exists;
       break;
     }
     known = true;
     const Record* cname = nullptr;
-    for (const auto& r : it->second)
+    for (const auto& r : *recs)
       if (r.type == kCname) cname = &r;
     if (cname && qtype != kCname) {
       auto owner = wire_name(cur);
@@ -234,7 +269,7 @@ bool DnsServer::answer(const std::vector<std::uint8_t>& q, bool tcp, std::vector
       cur = next;
       continue;
     }
-    for (const auto& r : it->second) {
+    for (const auto& r : *recs) {
       if (r.type != qtype) continue;
       auto owner = wire_name(cur);
       reply.insert(reply.end(), owner.begin(), owner.end());
@@ -252,13 +287,12 @@ bool DnsServer::answer(const std::vector<std::uint8_t>& q, bool tcp, std::vector
 }
 
 void DnsServer::run() {
-  std::vector<Pending> pending;
+  std::deque<Pending> pending;  // by due time: most delays are equal, so inserts are appends
   std::vector<int> conns;
   std::vector<std::uint8_t> buf(65536);
   while (!stop_) {
     std::int64_t now = now_ns();
     // Send what is due.
-    std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.due_ns < b.due_ns; });
     std::size_t sent = 0;
     for (; sent < pending.size() && pending[sent].due_ns <= now; ++sent) {
       Pending& pd = pending[sent];
@@ -268,8 +302,11 @@ void DnsServer::run() {
         msg.insert(msg.end(), pd.reply.begin(), pd.reply.end());
         [[maybe_unused]] auto w = ::send(pd.fd, msg.data(), msg.size(), MSG_NOSIGNAL);
       } else {
-        ::sendto(udp_, pd.reply.data(), pd.reply.size(), 0, reinterpret_cast<const sockaddr*>(pd.peer.data()),
-                 static_cast<socklen_t>(pd.peer.size()));
+        if (::sendto(udp_, pd.reply.data(), pd.reply.size(), 0, reinterpret_cast<const sockaddr*>(pd.peer.data()),
+                     static_cast<socklen_t>(pd.peer.size())) < 0)
+          ++udp_send_errors_;
+        else
+          ++udp_sent_;
       }
     }
     pending.erase(pending.begin(), pending.begin() + static_cast<long>(sent));
@@ -286,8 +323,15 @@ void DnsServer::run() {
       int delay = 0;
       if (!answer(q, tcp, reply, &delay)) return;
       Pending pd{now_ns() + std::int64_t{delay} * 1'000'000, fd, tcp, std::move(reply), {}};
-      if (peer) pd.peer.assign(reinterpret_cast<const std::uint8_t*>(peer), reinterpret_cast<const std::uint8_t*>(peer) + plen);
-      pending.push_back(std::move(pd));
+      if (peer) {
+        pd.peer.assign(reinterpret_cast<const std::uint8_t*>(peer), reinterpret_cast<const std::uint8_t*>(peer) + plen);
+        std::lock_guard l(mu_);
+        clients_.insert(pd.peer);
+      }
+      auto at = std::upper_bound(pending.begin(), pending.end(), pd.due_ns,
+                                 [](std::int64_t due, const Pending& p) { return due < p.due_ns; });
+      pending.insert(at, std::move(pd));
+      if (static_cast<int>(pending.size()) > max_outstanding_) max_outstanding_ = static_cast<int>(pending.size());
     };
     if (pfds[1].revents & POLLIN) {
       for (;;) {  // drain: a burst of a thousand queries arrives at once

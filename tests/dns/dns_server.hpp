@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,11 +43,25 @@ class DnsServer {
   void set_mode(const std::string& name, Mode m);
   // Every answer is delayed by this much (unless the name has its own delay).
   void set_default_delay_ms(int ms);
+  // Every name ending in ".suffix" that has no records of its own gets these (bulk benchmarks:
+  // ten thousand names without ten thousand map entries). Empty ipv6: no AAAA (NODATA).
+  void add_zone(const std::string& suffix, const std::string& ipv4, const std::string& ipv6 = "");
 
   // Queries received for `name` (any type, UDP and TCP), and in total.
   int queries(const std::string& name) const;
   int total_queries() const;
   int tcp_queries() const { return tcp_queries_.load(); }
+  // UDP answers handed to the kernel, and sendto calls that failed: with queries(), this tells
+  // whether an answer was lost on the server's side or on the resolver's.
+  int udp_answers_sent() const { return udp_sent_.load(); }
+  int udp_send_errors() const { return udp_send_errors_.load(); }
+  // The most queries received and not yet answered at any moment: how many were in flight at
+  // once, seen from the server's side.
+  int max_outstanding() const { return max_outstanding_.load(); }
+  // Distinct source addresses (ip and port) queries came from: the resolver's sockets.
+  int clients() const;
+  // Forgets the counters above and the per-name query counts.
+  void reset_counters();
 
  private:
   struct Record {
@@ -77,7 +92,12 @@ class DnsServer {
   std::map<std::string, int> counts_;
   int total_ = 0;
   int default_delay_ms_ = 0;
+  std::vector<std::pair<std::string, std::vector<Record>>> zones_;  // suffix (".bench"), records
   std::atomic<int> tcp_queries_{0};
+  std::atomic<int> udp_sent_{0};
+  std::atomic<int> udp_send_errors_{0};
+  std::atomic<int> max_outstanding_{0};
+  std::set<std::vector<std::uint8_t>> clients_;  // under mu_
 
   int udp_ = -1;
   int tcp_ = -1;

@@ -1,105 +1,16 @@
-// test_dns.cpp — grove's resolver against a real DNS server on loopback (dns_server.hpp).
+// test_dns.cpp — grove's resolver against a real DNS server on loopback (dns_server.hpp): glibc's
+// semantics, answer by answer. Concurrency, pacing and abandoned lookups: test_dns_load.cpp.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netdb.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <thread>
 
-#include "dns.hpp"
-#include "dns_server.hpp"
-#include "grove/dns.hpp"
-#include "grove/dns_c.h"
-#include "grove/grove.hpp"
-#include "resolve.hpp"
-
-using namespace std::chrono_literals;
-using grove::test::DnsServer;
-using grove::test::SilentServer;
-
-namespace {
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string path = "/tmp/grove_test_dns_" + std::to_string(::getpid()) + "_" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-class Dns : public ::testing::Test {
- protected:
-  void SetUp() override {
-    resolv_ = write_temp("resolv.conf", "options ndots:1\n");
-    hosts_ = write_temp("hosts", "127.0.0.1 localhost\n192.0.2.99 filehost filealias\n2001:db8::99 filehost\n");
-    nss_ = write_temp("nsswitch.conf", "hosts: files dns\n");
-    grove::detail::resolve::set_files_for_tests(hosts_, nss_);
-    server.add_a("host.test", "192.0.2.10");
-    server.add_a("dual.test", "192.0.2.11");
-    server.add_aaaa("dual.test", "2001:db8::11");
-    server.add_aaaa("six.test", "2001:db8::6");
-    server.add_cname("alias.test", "mid.test");
-    server.add_cname("mid.test", "real.test");
-    server.add_a("real.test", "192.0.2.20");
-    server.add_empty("empty.test");
-    server.set_rcode("servfail.test", 2);
-    server.set_rcode("refused.test", 5);
-    server.set_mode("big.test", DnsServer::Mode::truncate);
-    server.add_a("big.test", "192.0.2.30");
-    server.set_mode("garbage.test", DnsServer::Mode::garbage);
-    server.set_mode("silent.test", DnsServer::Mode::drop);
-    server.add_a("slow.test", "192.0.2.40");
-    server.set_delay_ms("slow.test", 400);
-    server.add_a("www.example.test", "192.0.2.50");
-    server.add_ptr("10.2.0.192.in-addr.arpa", "host.test");
-    use(server.address());
-  }
-  void TearDown() override {
-    grove::detail::resolve::set_files_for_tests("", "");
-    grove::detail::dns::configure({});
-    std::remove(resolv_.c_str());
-    std::remove(hosts_.c_str());
-    std::remove(nss_.c_str());
-  }
-  void use(const std::string& servers, int timeout_ms = 300, int tries = 2, const std::string& resolv = "") {
-    grove::detail::dns::Config c;
-    c.servers = servers;
-    c.timeout_ms = timeout_ms;
-    c.tries = tries;
-    c.resolv_conf = resolv.empty() ? resolv_ : resolv;
-    ASSERT_TRUE(grove::detail::dns::configure(c));
-  }
-  static int gai(const char* node, const char* serv, int family, int socktype, int flags, addrinfo** out) {
-    addrinfo h{};
-    h.ai_family = family;
-    h.ai_socktype = socktype;
-    h.ai_flags = flags;
-    return grove_getaddrinfo(node, serv, &h, out);
-  }
-  static std::vector<std::string> hosts_of(const std::vector<grove::Address>& v) {
-    std::vector<std::string> out;
-    for (const auto& a : v) out.push_back(a.host());
-    return out;
-  }
-
-  DnsServer server;
-  std::string resolv_, hosts_, nss_;
-};
-
-int code_of(const std::string& host, const grove::ResolveHints& h = {}) {
-  try {
-    grove::resolve(host, "", h);
-    return 0;
-  } catch (const grove::DnsError& e) {
-    return e.code();
-  }
-}
-
-}  // namespace
+#include "dns_fixture.hpp"
+#include "grove/detail/libc_resolver.hpp"
 
 TEST_F(Dns, ARecordOneSocketType) {
   auto v = grove::resolve("host.test", "80", {AF_INET, SOCK_STREAM, 0, 0});
@@ -297,68 +208,6 @@ TEST_F(Dns, GethostbynameR) {
   EXPECT_EQ(he.h_length, 16);
 }
 
-TEST_F(Dns, TimeoutScopeAbandonsLookupSafely) {
-  auto t0 = std::chrono::steady_clock::now();
-  EXPECT_THROW(
-      {
-        grove::Timeout t(50ms);
-        grove::resolve("slow.test", "", {AF_INET, 0, 0, 0});
-      },
-      grove::TimeoutError);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
-  {
-    grove::Timeout t(50ms);
-    addrinfo* res = nullptr;
-    errno = 0;
-    EXPECT_EQ(gai("slow.test", nullptr, AF_INET, 0, 0, &res), EAI_SYSTEM);
-    EXPECT_EQ(errno, ETIMEDOUT);
-  }
-  // The abandoned queries complete later; nothing may touch the greenlets that left.
-  grove::sleep(600ms);
-  EXPECT_EQ(grove::detail::dns::in_flight(), 0u);
-  EXPECT_EQ(grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0}).size(), 1u);
-}
-
-TEST_F(Dns, KillAbandonsLookupSafely) {
-  for (int round = 0; round < 3; ++round) {
-    auto g = grove::spawn([] { return grove::resolve("slow.test", "", {AF_INET, 0, 0, 0}).size(); });
-    grove::sleep(20ms);
-    g.kill();
-    EXPECT_TRUE(g.killed());
-  }
-  auto c = grove::spawn([] {
-    addrinfo h{};
-    h.ai_family = AF_INET;
-    addrinfo* res = nullptr;
-    int rc = grove_getaddrinfo("slow.test", nullptr, &h, &res);
-    return std::make_pair(rc, errno);
-  });
-  grove::sleep(20ms);
-  c.kill_nowait();
-  c.join();
-  // A C caller gets EAI_SYSTEM/ECANCELED; the greenlet then ends with GreenletExit at its next
-  // blocking point or returns: either way it must not crash.
-  if (c.successful()) {
-    EXPECT_EQ(c.get().first, EAI_SYSTEM);
-    EXPECT_EQ(c.get().second, ECANCELED);
-  }
-  grove::sleep(600ms);
-  EXPECT_EQ(grove::detail::dns::in_flight(), 0u);
-}
-
-TEST_F(Dns, ThousandConcurrentLookupsShareTheChannel) {
-  server.set_default_delay_ms(50);
-  constexpr int kN = 1000;
-  std::vector<grove::Greenlet<std::string>> gs;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < kN; ++i)
-    gs.push_back(grove::spawn([] { return grove::resolve("host.test", "", {AF_INET, SOCK_STREAM, 0, 0})[0].host(); }));
-  for (auto& g : gs) EXPECT_EQ(g.get(), "192.0.2.10");
-  auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(took, 1s) << std::chrono::duration<double, std::milli>(took).count() << " ms";
-  EXPECT_EQ(server.queries("host.test"), kN);
-}
-
 TEST_F(Dns, PlainThreadWithoutGreenlets) {
   std::string got;
   std::thread t([&] {
@@ -417,10 +266,13 @@ TEST_F(Dns, ResolvConfOptionsAreHonoured) {
 }
 
 TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
-  // A source c-ares cannot answer: the whole lookup goes to libc's getaddrinfo on a worker thread
-  // (which reads the real /etc/nsswitch.conf and /etc/hosts: "localhost" is in every hosts file).
+  // A source c-ares cannot answer: the whole lookup goes to libc's own function on a worker
+  // thread, which reads the real /etc/nsswitch.conf and /etc/hosts ("localhost" is 127.0.0.1 in
+  // every hosts file). The test's hosts file says otherwise, so an answer from grove's own files
+  // source would show.
+  std::string hosts = write_temp("hosts_foreign", "192.0.2.97 localhost\n127.0.0.1 grove-test-loopback\n");
   std::string nss = write_temp("nsswitch_foreign.conf", "hosts: files mdns4_minimal [NOTFOUND=return] dns\n");
-  grove::detail::resolve::set_files_for_tests(hosts_, nss);
+  grove::detail::resolve::set_files_for_tests(hosts, nss);
   addrinfo h{};
   h.ai_family = AF_INET;
   h.ai_socktype = SOCK_STREAM;
@@ -436,8 +288,62 @@ TEST_F(Dns, ForeignNsswitchSourceRunsLibcOnTheOffloadPool) {
   auto v = grove::resolve("localhost", "", {AF_INET, SOCK_STREAM, 0, 0});
   ASSERT_FALSE(v.empty());
   EXPECT_EQ(v[0].host(), "127.0.0.1");
+
+  // gethostbyname2, gethostbyaddr and getnameinfo go the same way.
+  hostent* he = grove_gethostbyname2("localhost", AF_INET);
+  ASSERT_NE(he, nullptr);
+  EXPECT_EQ(std::string(inet_ntoa(*reinterpret_cast<in_addr*>(he->h_addr_list[0]))), "127.0.0.1");
+  in_addr lo;
+  inet_pton(AF_INET, "127.0.0.1", &lo);
+  hostent* libc_he = ::gethostbyaddr(&lo, 4, AF_INET);
+  ASSERT_NE(libc_he, nullptr);
+  const std::string libc_name = libc_he->h_name;
+  he = grove_gethostbyaddr(&lo, 4, AF_INET);
+  ASSERT_NE(he, nullptr);
+  EXPECT_EQ(he->h_name, libc_name);
+  EXPECT_NE(libc_name, "grove-test-loopback");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(80);
+  sa.sin_addr = lo;
+  char host[256], serv[32];
+  ASSERT_EQ(grove_getnameinfo(reinterpret_cast<sockaddr*>(&sa), sizeof sa, host, sizeof host, serv, sizeof serv, 0), 0);
+  EXPECT_EQ(host, libc_name);
+  EXPECT_STREQ(serv, "http");
   EXPECT_EQ(server.total_queries(), 0);
   std::remove(nss.c_str());
+  std::remove(hosts.c_str());
+}
+
+// An interposer that forgot grove::detail::set_libc_resolver: "libc's" getaddrinfo is then the
+// interposer's, which calls grove. With a foreign nsswitch source that would offload again from
+// the worker, and again, until the pool is exhausted; instead the worker answers from files and
+// dns.
+TEST_F(Dns, ALibcResolverThatLeadsBackToGroveDoesNotRecurse) {
+  std::string hosts = write_temp("hosts_loop", "192.0.2.96 looped\n");
+  std::string nss = write_temp("nsswitch_loop.conf", "hosts: files mdns4_minimal dns\n");
+  grove::detail::resolve::set_files_for_tests(hosts, nss);
+  grove::detail::LibcResolver back_to_grove;
+  back_to_grove.getaddrinfo = [](const char* n, const char* s, const addrinfo* h, addrinfo** r) {
+    return grove_getaddrinfo(n, s, h, r);
+  };
+  back_to_grove.freeaddrinfo = [](addrinfo* ai) { grove_freeaddrinfo(ai); };
+  grove::detail::set_libc_resolver(back_to_grove);
+  addrinfo* res = nullptr;
+  int rc = -1;
+  {
+    grove::Timeout limit(10s);  // a recursion would exhaust the offload pool and hang here
+    rc = gai("looped", nullptr, AF_INET, SOCK_STREAM, 0, &res);
+  }
+  grove::detail::LibcResolver libc;
+  libc.getaddrinfo = &::getaddrinfo;
+  libc.freeaddrinfo = &::freeaddrinfo;
+  grove::detail::set_libc_resolver(libc);
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr, inet_addr("192.0.2.96"));
+  grove_freeaddrinfo(res);
+  std::remove(nss.c_str());
+  std::remove(hosts.c_str());
 }
 
 TEST_F(Dns, NonReentrantVariantsUsePerThreadStorage) {

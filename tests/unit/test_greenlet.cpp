@@ -82,9 +82,12 @@ TEST(Greenlet, AFinishingGreenletHandsOverToItsJoiner) {
 }
 
 TEST(Greenlet, JoinWithTimeout) {
-  auto g = grove::spawn([] { grove::sleep(300ms); });
-  EXPECT_FALSE(g.join(20ms));
+  grove::Event finish;
+  auto g = grove::spawn([&] { finish.wait(); });
+  EXPECT_FALSE(g.join(20ms));  // it cannot finish before finish.set()
   EXPECT_FALSE(g.ready());
+  EXPECT_EQ(finish.waiting(), 1u);
+  finish.set();
   EXPECT_TRUE(g.join(5s));
   EXPECT_TRUE(g.ready());
 }
@@ -109,7 +112,8 @@ TEST(Greenlet, KillRaisesGreenletExitAtTheParkPoint) {
     grove::sleep(10s);
     after_sleep = true;
   });
-  grove::sleep(1ms);  // let it park
+  grove::yield();  // let it run up to its park
+  EXPECT_FALSE(g.ready());
   auto t0 = grove::Clock::now();
   g.kill();
   EXPECT_LT(grove::Clock::now() - t0, 1s);
@@ -126,7 +130,7 @@ TEST(Greenlet, KillBeforeStartMeansItNeverRuns) {
   g.kill();
   EXPECT_TRUE(g.ready());
   EXPECT_TRUE(g.killed());
-  grove::sleep(5ms);
+  grove::yield();  // every ready greenlet runs once: it would have, had it still been scheduled
   EXPECT_FALSE(ran);
   EXPECT_THROW(g.get(), grove::GreenletExit);
 }
@@ -146,7 +150,7 @@ TEST(Greenlet, KillIsStickySoSwallowingItCannotBlockAgain) {
       throw;
     }
   });
-  grove::sleep(1ms);
+  grove::yield();  // it parks in its first sleep
   auto t0 = grove::Clock::now();
   g.kill();
   EXPECT_LT(grove::Clock::now() - t0, 1s);
@@ -164,7 +168,7 @@ TEST(Greenlet, KillFinishedGreenletIsANoOp) {
 
 TEST(Greenlet, KillNowaitDeliversWithoutWaiting) {
   auto g = grove::spawn([] { grove::sleep(10s); });
-  grove::sleep(1ms);
+  grove::yield();  // it parks
   g.kill_nowait();
   EXPECT_FALSE(g.ready());  // not run since the kill
   g.join();
@@ -183,15 +187,16 @@ TEST(Greenlet, KillDuringSpawnLaterDelay) {
   bool ran = false;
   auto g = grove::spawn_later(50ms, [&] { ran = true; });
   g.kill();
-  grove::sleep(100ms);
+  grove::sleep(100ms);  // past the delay: this wait is what the test is about, not an ordering
   EXPECT_FALSE(ran);
   EXPECT_TRUE(g.killed());
 }
 
 TEST(Greenlet, JoinallWithTimeoutReportsUnfinished) {
+  grove::Event never;
   std::vector<grove::Greenlet<void>> gs;
   gs.push_back(grove::spawn([] {}));
-  gs.push_back(grove::spawn([] { grove::sleep(5s); }));
+  gs.push_back(grove::spawn([&] { never.wait(); }));
   EXPECT_FALSE(grove::joinall(gs, 50ms));
   EXPECT_TRUE(gs[0].ready());
   EXPECT_FALSE(gs[1].ready());
@@ -200,10 +205,11 @@ TEST(Greenlet, JoinallWithTimeoutReportsUnfinished) {
 }
 
 TEST(Greenlet, WaitAnyReturnsFirstFinished) {
+  grove::Event never;
   std::vector<grove::Greenlet<int>> gs;
-  gs.push_back(grove::spawn([] { grove::sleep(500ms); return 0; }));
-  gs.push_back(grove::spawn([] { grove::sleep(20ms); return 1; }));
-  gs.push_back(grove::spawn([] { grove::sleep(300ms); return 2; }));
+  gs.push_back(grove::spawn([&] { never.wait(); return 0; }));
+  gs.push_back(grove::spawn([] { grove::yield(); return 1; }));  // parks once, then finishes
+  gs.push_back(grove::spawn([&] { never.wait(); return 2; }));
   auto& first = grove::wait_any(gs);
   EXPECT_EQ(first.get(), 1);
   EXPECT_FALSE(gs[0].ready());
@@ -214,8 +220,9 @@ TEST(Greenlet, WaitAnyReturnsFirstFinished) {
 }
 
 TEST(Greenlet, WaitAnyTimesOut) {
+  grove::Event never;
   std::vector<grove::Greenlet<void>> gs;
-  gs.push_back(grove::spawn([] { grove::sleep(5s); }));
+  gs.push_back(grove::spawn([&] { never.wait(); }));
   EXPECT_FALSE(grove::wait_any(gs, 20ms).has_value());
   gs[0].kill();
   EXPECT_THROW(grove::wait_any(std::vector<grove::Greenlet<void>>{}), grove::UsageError);
@@ -248,7 +255,8 @@ TEST(Greenlet, UnobservedExceptionIsLogged) {
   testing::internal::CaptureStderr();
   {
     auto g = grove::spawn([] { throw std::runtime_error("lost-in-the-woods"); });
-    grove::sleep(1ms);  // it runs and dies; nobody calls get()
+    grove::yield();  // it runs and dies; nobody calls get()
+    EXPECT_TRUE(g.ready());
   }  // last handle gone
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("lost-in-the-woods"), std::string::npos) << err;
@@ -267,11 +275,13 @@ TEST(Greenlet, ObservedExceptionIsNotLogged) {
 
 TEST(Greenlet, FireAndForgetGreenletRunsToCompletion) {
   int done = 0;
+  grove::Event finished;
   grove::spawn([&] {
-    grove::sleep(1ms);
+    grove::sleep(1ms);  // parks once, with nobody holding its handle
     ++done;
+    finished.set();
   });  // handle dropped at once
-  grove::sleep(50ms);
+  ASSERT_TRUE(finished.wait(5s));
   EXPECT_EQ(done, 1);
 }
 

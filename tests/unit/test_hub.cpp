@@ -3,8 +3,14 @@
 
 #include <grove/grove.hpp>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cctype>
 #include <exception>
+#include <fstream>
+#include <string>
 #include <stdexcept>
 #include <thread>
 
@@ -72,47 +78,75 @@ TEST(Hub, EachThreadHasItsOwnHub) {
   EXPECT_EQ(total.load(), 2 * 4950);
 }
 
+namespace {
+
+// The system call a thread of this process is blocked in, or -1 while it runs (or if the kernel
+// does not say): /proc/self/task/TID/syscall starts with the number, or "running".
+long blocked_syscall(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  std::string first;
+  if (!(f >> first) || first.empty() || !std::isdigit(static_cast<unsigned char>(first[0]))) return -1;
+  return std::stol(first);
+}
+
+}  // namespace
+
 TEST(Hub, PostFromAnotherThreadWakesTheHub) {
   auto& hub = grove::detail::Hub::get();
   grove::detail::WaitList list;
   grove::detail::WaitNode node = grove::detail::this_waiter();
+  const pid_t hub_tid = static_cast<pid_t>(::syscall(SYS_gettid));
   hub.hold_external();
-  std::thread other([&hub, &list] {
-    std::this_thread::sleep_for(20ms);  // the hub must really be asleep in epoll when this arrives
+  std::atomic<bool> saw_epoll{false};
+  std::thread other([&] {
+    // Post only once the hub thread is asleep in epoll: then the post itself must wake it.
+    for (int i = 0; i < 5000 && !saw_epoll; ++i) {
+      const long nr = blocked_syscall(hub_tid);
+      saw_epoll = nr == SYS_epoll_pwait2 || nr == SYS_epoll_pwait || nr == SYS_epoll_wait;
+      if (!saw_epoll) std::this_thread::sleep_for(1ms);
+    }
     hub.post([&hub, &list] {
       hub.release_external();
       list.wake_one();
     });
   });
   auto t0 = grove::Clock::now();
-  EXPECT_EQ(grove::detail::park_on(list, node, "post-test"), grove::detail::Wake::unparked);
-  EXPECT_LT(grove::Clock::now() - t0, 2s);
+  // Bounded: a post that failed to wake the hub ends in the deadline, not in a hung test.
+  const grove::detail::Wake w = grove::detail::park_on(list, node, "post-test", grove::detail::deadline_after(10s));
   other.join();
+  EXPECT_TRUE(saw_epoll) << "the hub thread was never seen blocked in epoll_wait";
+  EXPECT_EQ(w, grove::detail::Wake::unparked);
+  EXPECT_LT(grove::Clock::now() - t0, 10s);
 }
 
 // The C++ runtime keeps "exceptions being handled" per thread; each greenlet must see its own.
+// The two greenlets take turns inside their catch blocks, in an order the Events fix.
 TEST(Hub, ExceptionStateIsPerGreenlet) {
   int rethrown_ok = 0;
   int uncaught_seen_by_other = -1;
+  grove::Event a_in_catch, b_in_catch, a_done;
   auto a = grove::spawn([&] {
     try {
       throw std::runtime_error("from-a");
     } catch (...) {
-      grove::sleep(10ms);  // park inside the catch block
+      a_in_catch.set();
+      b_in_catch.wait();  // park inside the catch block while b is inside its own
       try {
         throw;  // must rethrow a's exception, not whatever b was handling
       } catch (const std::runtime_error& e) {
         if (std::string(e.what()) == "from-a") ++rethrown_ok;
       }
     }
+    a_done.set();
   });
   auto b = grove::spawn([&] {
-    grove::sleep(1ms);  // a is parked in its catch block now
+    a_in_catch.wait();  // a is parked in its catch block now
     uncaught_seen_by_other = std::uncaught_exceptions();
     try {
       throw std::logic_error("from-b");
     } catch (...) {
-      grove::sleep(20ms);  // a resumes and rethrows while b is in its catch block
+      b_in_catch.set();
+      a_done.wait();  // a resumes and rethrows while b is in its catch block
       try {
         throw;
       } catch (const std::logic_error& e) {
@@ -128,23 +162,28 @@ TEST(Hub, ExceptionStateIsPerGreenlet) {
 
 TEST(Hub, ParkingInADestructorDuringUnwindingKeepsUncaughtCount) {
   int inside = -1, other = -1;
+  grove::Event a_parked, b_looked;
   auto a = grove::spawn([&] {
     struct Parker {
       int& seen;
+      grove::Event& parked;
+      grove::Event& go_on;
       ~Parker() {
-        grove::sleep(10ms);  // parks while an exception is in flight through this frame
+        parked.set();
+        go_on.wait();  // parks while an exception is in flight through this frame
         seen = std::uncaught_exceptions();
       }
     };
     try {
-      Parker p{inside};
+      Parker p{inside, a_parked, b_looked};
       throw std::runtime_error("unwinding");
     } catch (const std::runtime_error&) {
     }
   });
   auto b = grove::spawn([&] {
-    grove::sleep(2ms);
+    a_parked.wait();
     other = std::uncaught_exceptions();
+    b_looked.set();
   });
   a.get();
   b.get();

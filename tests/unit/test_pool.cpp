@@ -183,16 +183,24 @@ TEST(Pool, KillingTheMapperReapsItsTasks) {
 
 TEST(Group, TracksMembersJoinAndKill) {
   grove::Group group;
+  grove::Event go;
   int done = 0;
-  for (int i = 0; i < 10; ++i) group.spawn([&, i] {
-    grove::sleep(std::chrono::milliseconds(i));
+  for (int i = 0; i < 10; ++i) group.spawn([&] {
+    go.wait();
     ++done;
   });
   EXPECT_EQ(group.size(), 10u);
-  EXPECT_FALSE(group.join(0ms) && done < 10);
+  // The members run up to their wait, and none can finish: a join with a timeout says so.
+  EXPECT_FALSE(group.join(0ms));
+  EXPECT_FALSE(group.join(10ms));
+  EXPECT_EQ(done, 0);
+  EXPECT_EQ(group.size(), 10u);
+  EXPECT_EQ(go.waiting(), 10u);
+  go.set();
   group.join();
   EXPECT_EQ(done, 10);
   EXPECT_EQ(group.size(), 0u);
+  EXPECT_TRUE(group.join(0ms));  // nothing left to wait for
 
   std::vector<grove::Greenlet<void>> sleepers;
   for (int i = 0; i < 5; ++i) sleepers.push_back(group.spawn([] { grove::sleep(10s); }));

@@ -42,13 +42,20 @@ TEST(StackDeathTest, OverflowIsReportedWithNameAndSize) {
 TEST(Stack, GuardedStacksDoNotSplitMappings) {
   if (grove::detail::StackPool::guard_method() == grove::detail::GuardMethod::mprotect)
     GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL: each stack costs two mappings";
-  grove::sleep(0ms);  // hub up
+  grove::yield();  // hub up, with its own stack
   const std::size_t before = count_mappings();
   constexpr int n = 5000;  // more than the pool keeps, all alive at once
+  grove::Event release;
+  int parked = 0;
   std::vector<grove::Greenlet<void>> gs;
-  for (int i = 0; i < n; ++i) gs.push_back(grove::spawn([] { grove::sleep(50ms); }));
-  grove::sleep(10ms);  // all of them are parked, each on its own stack
+  for (int i = 0; i < n; ++i) gs.push_back(grove::spawn([&] {
+    ++parked;
+    release.wait();
+  }));
+  grove::yield();  // every one of them runs up to its wait, each on its own stack
+  ASSERT_EQ(parked, n);
   const std::size_t during = count_mappings();
+  release.set();
   grove::joinall(gs);
   EXPECT_LT(during - before, static_cast<std::size_t>(n / 10)) << "mappings grew by " << during - before;
 }
