@@ -5,7 +5,9 @@
 // F_GETFL is libc's answer as is. These hooks only note what the program changed, after the real
 // call succeeded, on every thread (a thread without a hub pays a few loads and stores). Closes
 // are noted before the real call: greenlets waiting on the fd are woken with EBADF and the fd
-// leaves the poller while the number still means the closing file.
+// leaves the poller while the number still means the closing file. grove's own fds (the hub's
+// epoll fd and eventfd, DNS sockets: lib/own_fd.hpp) are stepped over by the program's closes, and
+// moved away before a dup2/dup3 onto one.
 //
 // Built without _FILE_OFFSET_BITS=64 on purpose: with it, the headers rename `fcntl` to `fcntl64`,
 // and defining one would export only the other name — the bug that let libcurl, libpq, hiredis,
@@ -46,20 +48,33 @@ bool can_dup(int from) noexcept { return real::fcntl(from, F_GETFD, 0) >= 0; }
 extern "C" {
 
 int close(int fd) {
-  if (!real::disabled) nothrow::fd_closing(fd);
+  if (real::disabled) return real::close(fd);
+  if (nothrow::is_grove_fd(fd)) return 0;  // grove's own (own_fd.hpp): the program never had it
+  nothrow::fd_closing(fd);
   return real::close(fd);
 }
 
 int close_range(unsigned first, unsigned last, int flags) {
-  if (!real::disabled && !(flags & CLOSE_RANGE_CLOEXEC) && first <= last) nothrow::fd_range_closing(first, last);
-  return real::close_range(first, last, flags);
+  if (real::disabled || (flags & CLOSE_RANGE_CLOEXEC) || first > last) return real::close_range(first, last, flags);
+  nothrow::fd_range_closing(first, last);
+  // Step over grove's own fds: close the stretches between them.
+  int own[64];
+  const int n = nothrow::grove_fds_between(first, last, own, 64);
+  unsigned from = first;
+  for (int i = 0; i < n; ++i) {
+    const auto skip = static_cast<unsigned>(own[i]);
+    if (skip > from && real::close_range(from, skip - 1, flags) != 0) return -1;
+    from = skip + 1;
+  }
+  if (from > last || (n > 0 && static_cast<unsigned>(own[n - 1]) == UINT_MAX)) return 0;
+  return real::close_range(from, last, flags);
 }
 
 void closefrom(int lowfd) {
-  if (!real::disabled && lowfd >= 0) nothrow::fd_range_closing(static_cast<unsigned>(lowfd), UINT_MAX);
+  const unsigned first = static_cast<unsigned>(lowfd < 0 ? 0 : lowfd);
   // closefrom has no error to report: close_range, then one close per fd if the kernel lacks it.
-  if (real::close_range(static_cast<unsigned>(lowfd < 0 ? 0 : lowfd), UINT_MAX, 0) == 0) return;
-  for (long fd = lowfd < 0 ? 0 : lowfd, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd) real::close(static_cast<int>(fd));
+  if (close_range(first, UINT_MAX, 0) == 0) return;
+  for (long fd = first, max = ::sysconf(_SC_OPEN_MAX); fd < max; ++fd) close(static_cast<int>(fd));
 }
 
 // stdio closes its fd with a libc-internal close that no hook sees.
@@ -80,7 +95,10 @@ int dup(int fd) {
 
 int dup2(int from, int to) {
   if (real::disabled || from == to) return real::dup2(from, to);
-  if (can_dup(from)) nothrow::fd_closing(to);
+  if (can_dup(from)) {
+    nothrow::make_room_for(to);
+    nothrow::fd_closing(to);
+  }
   const int r = real::dup2(from, to);
   if (r >= 0) nothrow::fd_shared(from, to);
   return r;
@@ -88,7 +106,10 @@ int dup2(int from, int to) {
 
 int dup3(int from, int to, int flags) {
   if (real::disabled || from == to) return real::dup3(from, to, flags);
-  if (can_dup(from)) nothrow::fd_closing(to);
+  if (can_dup(from)) {
+    nothrow::make_room_for(to);
+    nothrow::fd_closing(to);
+  }
   const int r = real::dup3(from, to, flags);
   if (r >= 0) nothrow::fd_shared(from, to);
   return r;

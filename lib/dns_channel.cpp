@@ -13,6 +13,7 @@
 
 #include "dns_config.hpp"
 #include "log.hpp"
+#include "own_fd.hpp"
 #include "sys.hpp"
 
 namespace grove::detail::dns {
@@ -81,6 +82,7 @@ struct Channel::Impl {
       errno = static_cast<int>(-r);
       return ARES_SOCKET_BAD;
     }
+    r = own_fd(static_cast<int>(r));  // out of the program's way (own_fd.hpp)
     if ((type & 0xf) == SOCK_DGRAM) {
       ask_receive_buffer(r, im->receive_buffer);
       try {
@@ -97,6 +99,7 @@ struct Channel::Impl {
       im->closed_drops += drops_of(fd);
       im->udp_fds.erase(it);
     }
+    disown_fd(fd);
     long r = sys::close(fd);
     if (r < 0) {
       errno = static_cast<int>(-r);

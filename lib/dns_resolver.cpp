@@ -69,6 +69,7 @@
 #include "grove/time.hpp"
 #include "hub.hpp"
 #include "log.hpp"
+#include "own_fd.hpp"
 #include "sys.hpp"
 
 namespace grove::detail::dns {
@@ -97,6 +98,7 @@ Resolver::~Resolver() {
   channels_.clear();  // closes their sockets through watch_socket(…, false, false)
   if (epfd_ >= 0) {
     Hub::fd_closing(epfd_);
+    disown_fd(epfd_);
     sys::close(epfd_);
   }
 }
@@ -115,7 +117,7 @@ bool Resolver::usable() {
     GROVE_LOG(error, "%s", error_.c_str());
     return false;
   }
-  epfd_ = static_cast<int>(ep);
+  epfd_ = own_fd(static_cast<int>(ep));  // out of the program's way (own_fd.hpp)
   std::unique_ptr<Channel> first;
   try {
     first = Channel::open(settings_, *this, &error_);

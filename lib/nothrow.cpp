@@ -12,6 +12,7 @@
 #include "greenlet.hpp"
 #include "hub.hpp"
 #include "log.hpp"
+#include "own_fd.hpp"
 
 namespace grove::nothrow {
 
@@ -196,6 +197,12 @@ void socket_created(int fd, int domain, int type) noexcept {
   const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   detail::fd_learn_socket(fd, type & SOCK_NONBLOCK, kind == SOCK_STREAM,
                           domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX, 0, 0);
+}
+
+bool is_grove_fd(int fd) noexcept { return detail::is_own_fd(fd); }
+void make_room_for(int fd) noexcept { detail::move_own_fd_away(fd); }
+int grove_fds_between(unsigned first, unsigned last, int* out, int max) noexcept {
+  return detail::own_fds_between(first, last, out, max);
 }
 
 SignalFrame signal_begin(bool sa_restart, void* frame) noexcept {

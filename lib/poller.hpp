@@ -21,6 +21,7 @@
 // and reused is recognised as stale by the hub and dropped.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -50,8 +51,10 @@ class Poller {
 
  private:
   void open();
-  int epfd_ = -1;
-  int wakefd_ = -1;
+  void close_fds() noexcept;
+  // grove's own fds (own_fd.hpp): kept high, and moved if the program dup2()s onto one.
+  std::atomic<int> epfd_{-1};
+  std::atomic<int> wakefd_{-1};
   bool have_pwait2_ = true;
 };
 

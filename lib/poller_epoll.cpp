@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "poller.hpp"
+#include "own_fd.hpp"
 #include "sys.hpp"
 
 namespace grove::detail {
@@ -18,40 +19,45 @@ Poller::Poller() { open(); }
 void Poller::open() {
   long ep = sys::epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) throw std::system_error(static_cast<int>(-ep), std::generic_category(), "grove: epoll_create1");
-  epfd_ = static_cast<int>(ep);
+  own_fd(static_cast<int>(ep), &epfd_);
   long ev = sys::eventfd2(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ev < 0) {
-    sys::close(epfd_);
+    close_fds();
     throw std::system_error(static_cast<int>(-ev), std::generic_category(), "grove: eventfd");
   }
-  wakefd_ = static_cast<int>(ev);
+  own_fd(static_cast<int>(ev), &wakefd_);
   epoll_event e{};
   e.events = EPOLLIN | EPOLLET;
   e.data.u64 = kWakeToken;
-  sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &e);
+  sys::epoll_ctl(epfd_.load(), EPOLL_CTL_ADD, wakefd_.load(), &e);
+}
+
+void Poller::close_fds() noexcept {
+  for (std::atomic<int>* fd : {&wakefd_, &epfd_}) {
+    const int n = fd->exchange(-1);
+    if (n < 0) continue;
+    disown_fd(n);
+    sys::close(n);
+  }
 }
 
 void Poller::renew() {
-  sys::close(wakefd_);
-  sys::close(epfd_);
+  close_fds();
   open();
 }
 
-Poller::~Poller() {
-  sys::close(wakefd_);
-  sys::close(epfd_);
-}
+Poller::~Poller() { close_fds(); }
 
 int Poller::add(int fd, std::uint64_t token) noexcept {
   epoll_event e{};
   e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   e.data.u64 = token;
-  long r = sys::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &e);
-  if (r == -EEXIST) r = sys::epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &e);  // registered behind our back
+  long r = sys::epoll_ctl(epfd_.load(std::memory_order_relaxed), EPOLL_CTL_ADD, fd, &e);
+  if (r == -EEXIST) r = sys::epoll_ctl(epfd_.load(std::memory_order_relaxed), EPOLL_CTL_MOD, fd, &e);  // registered behind our back
   return static_cast<int>(r);
 }
 
-void Poller::remove(int fd) noexcept { sys::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void Poller::remove(int fd) noexcept { sys::epoll_ctl(epfd_.load(std::memory_order_relaxed), EPOLL_CTL_DEL, fd, nullptr); }
 
 int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEvent&)>& on_event) {
   epoll_event evs[kMaxEvents];
@@ -64,13 +70,13 @@ int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEve
       ts.tv_nsec = timeout_ns % 1'000'000'000;
       tsp = &ts;
     }
-    n = sys::epoll_pwait2(epfd_, evs, kMaxEvents, tsp);
+    n = sys::epoll_pwait2(epfd_.load(std::memory_order_relaxed), evs, kMaxEvents, tsp);
     if (n == -ENOSYS) have_pwait2_ = false;
   }
   if (!have_pwait2_) {
     // Round up: waking early would spin, waking up to 1 ms late is what the old API allows.
     int ms = timeout_ns < 0 ? -1 : static_cast<int>((timeout_ns + 999'999) / 1'000'000);
-    n = sys::epoll_pwait(epfd_, evs, kMaxEvents, ms);
+    n = sys::epoll_pwait(epfd_.load(std::memory_order_relaxed), evs, kMaxEvents, ms);
   }
   if (n < 0) {
     if (n == -EINTR) return 0;
@@ -80,7 +86,7 @@ int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEve
   for (long i = 0; i < n; ++i) {
     if (evs[i].data.u64 == kWakeToken) {
       std::uint64_t drain;
-      sys::read(wakefd_, &drain, sizeof drain);
+      sys::read(wakefd_.load(std::memory_order_relaxed), &drain, sizeof drain);
       continue;
     }
     const std::uint32_t ev = evs[i].events;
@@ -94,7 +100,7 @@ int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEve
 
 void Poller::notify() noexcept {
   std::uint64_t one = 1;
-  sys::write(wakefd_, &one, sizeof one);
+  sys::write(wakefd_.load(std::memory_order_relaxed), &one, sizeof one);
 }
 
 }  // namespace grove::detail

@@ -100,6 +100,14 @@ FILE* popen(const char* command, const char* mode, int* err) noexcept;
 // pclose(3) of a stream from popen above: the child's status, or -errno; -ENOENT: not one of them.
 int pclose(FILE* f) noexcept;
 
+// --- grove's own fds (the hub's epoll fd and eventfd, the DNS channel's): out of the program's way
+// A close of one by the program is skipped (it did not know of it); a dup2/dup3 onto one first
+// moves grove's copy elsewhere (make_room_for).
+bool is_grove_fd(int fd) noexcept;
+void make_room_for(int fd) noexcept;
+// grove's fds within [first, last], ascending (at most max): what close_range must step over.
+int grove_fds_between(unsigned first, unsigned last, int* out, int max) noexcept;
+
 // --- signals (the interposer's handler trampoline; async-signal-safe) ----------------------------
 // A handler starts running on this thread: parked calls will see EINTR, or a restart if every
 // handler since was installed with SA_RESTART; hooks called from inside it go to libc. `frame` is

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -353,4 +354,65 @@ TEST(Faithful, RunningOutOfFdsIsEmfileNotEnomem) {
   ::setrlimit(RLIMIT_NOFILE, &old);
   EXPECT_EQ(start, -EMFILE);
   EXPECT_NE(what.find(std::strerror(EMFILE)), std::string::npos) << what;
+}
+
+namespace {
+
+// The numbers of this process's fds whose link contains `what`.
+std::vector<int> fds_linking_to(const char* what) {
+  std::vector<int> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  while (dirent* e = ::readdir(d)) {
+    char path[320], target[256];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = ::readlink(path, target, sizeof target - 1);
+    if (len <= 0) continue;
+    target[len] = '\0';
+    if (std::strstr(target, what)) out.push_back(std::atoi(e->d_name));
+  }
+  ::closedir(d);
+  return out;
+}
+
+// In a child: the program sweeps its fds the way daemons and shells do, then the hub must still
+// work (a greenlet's read parks and is woken by another's write).
+int child_sweeps_then_uses_the_hub(bool by_dup2) {
+  const std::vector<int> epolls = fds_linking_to("eventpoll");
+  if (epolls.empty() || epolls[0] < 64) return 10;  // grove's fds are kept high
+  if (by_dup2) {
+    int null = ::open("/dev/null", O_RDONLY);
+    for (int fd : fds_linking_to("anon_inode")) ::dup2(null, fd);  // a socket onto "its" fd, shell-style
+  } else {
+    ::close_range(3, ~0U, 0);  // closefrom(3) after fork, daemon-style
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 11;
+  auto reader = grove::spawn([&] {
+    char c = 0;
+    return ::read(sv[0], &c, 1) == 1 && c == 'z';
+  });
+  grove::spawn([&] {
+    grove::sleep(5ms);
+    ::write(sv[1], "z", 1);
+  }).join();
+  return reader.get() ? 0 : 12;
+}
+
+int exit_code_of_child(bool by_dup2) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(10);  // a hub broken by the sweep hangs: end it as a failure
+    ::_exit(child_sweeps_then_uses_the_hub(by_dup2));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST(Faithful, GrovesOwnFdsSurviveTheProgramsFdSweeps) {
+  grove::sleep(1ms);  // this thread's hub exists
+  EXPECT_EQ(exit_code_of_child(false), 0) << "after close_range(3, ~0U)";
+  EXPECT_EQ(exit_code_of_child(true), 0) << "after dup2 onto grove's fds";
 }
