@@ -2,14 +2,17 @@
 # P8: the interposer's overhead on single-threaded programs, native vs preloaded, same run.
 #   tests/bench/bench_preload.sh [BUILD_DIR]   (default build-bench; builds grove-run if needed)
 # 1. curl fetching 8 × 16 MiB from a local python3 http.server (client preloaded);
-# 2. redis-benchmark (native) against redis-server, native vs preloaded server.
+# 2. redis-benchmark (native) against redis-server, native vs preloaded server;
+# 3. an unmodified thread-per-connection echo server (tests/interpose/tpc_echo_server.c), 200
+#    connections of 64-byte ping-pong (echo_load), native vs preloaded: messages/s and open fds.
 # Medians of RUNS runs (default 5); target: within 5 % of native.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 build=${1:-build-bench}; [[ $build = /* ]] || build="$root/$build"
 RUNS=${RUNS:-5}
 [ -f "$build/build.ninja" ] || meson setup "$build" "$root" --buildtype=release >/dev/null
-ninja -C "$build" interpose/grove-run interpose/libgrove_preload.so >/dev/null
+ninja -C "$build" interpose/grove-run interpose/libgrove_preload.so tests/interpose/tpc_echo_server_lfs \
+  tests/bench/echo_load >/dev/null
 run="$build/interpose/grove-run"
 work=$(mktemp -d); pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$work"' EXIT
@@ -43,6 +46,26 @@ for r in $(seq "$RUNS"); do rn+=("$(bench_redis env)"); rp+=("$(bench_redis "$ru
 mn=$(median "${rn[@]}"); mp=$(median "${rp[@]}")
 echo "redis req/s: native ${rn[*]} | preloaded ${rp[*]}"
 
+# 3. thread-per-connection server
+bench_tpc() {  # $@: how to start the server; prints "msg/s fds"
+  local out="$work/tpc.port" pid fds line
+  taskset -c 0 "$@" "$build/tests/interpose/tpc_echo_server_lfs" >"$out" 2>/dev/null & pid=$!
+  for _ in $(seq 200); do [ -s "$out" ] && break; sleep 0.05; done
+  line=$(taskset -c 1 "$build/tests/bench/echo_load" "$(head -1 "$out")" 200 3 1 "$pid")
+  fds=$(ls "/proc/$pid/fd" | wc -l)
+  kill $pid; wait $pid 2>/dev/null || true
+  echo "$(awk '{for (i=1;i<NF;i++) if ($i=="msg_per_s") print $(i+1)}' <<<"$line") $fds"
+}
+tn=(); tp=(); tfn=0; tfp=0
+for r in $(seq "$RUNS"); do
+  read -r m f < <(bench_tpc env); tn+=("$m"); tfn=$f
+  read -r m f < <(bench_tpc "$run" --); tp+=("$m"); tfp=$f
+done
+tmn=$(median "${tn[@]}"); tmp=$(median "${tp[@]}")
+echo "thread-per-connection msg/s: native ${tn[*]} | preloaded ${tp[*]}; open fds at the end: native $tfn, preloaded $tfp"
+
 printf '\n%-34s %12s %12s %8s %8s\n' measure native preloaded ratio target
 printf '%-34s %12.3f %12.3f %8.3f %8s\n' "P8 curl 8x16MiB (s, lower=better)" "$cn" "$cp" "$(echo "$cp / $cn" | bc -l)" "<=1.05"
 printf '%-34s %12.0f %12.0f %8.3f %8s\n' "P8 redis SET+GET (req/s)" "$mn" "$mp" "$(echo "$mp / $mn" | bc -l)" ">=0.95"
+printf '%-34s %12.0f %12.0f %8.3f %8s\n' "P8 thread-per-connection (msg/s)" "$tmn" "$tmp" "$(echo "$tmp / $tmn" | bc -l)" ">=0.95"
+printf '%-34s %12d %12d\n' "   open fds, 200 connections" "$tfn" "$tfp"

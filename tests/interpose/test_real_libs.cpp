@@ -204,6 +204,50 @@ TEST(Libpq, TimeoutAroundALongQueryThenEachQueryGetsItsOwnAnswerOrAnError) {
 
 // --- hiredis ------------------------------------------------------------------------------------
 
+// The README's pattern for cancelling a query and keeping the connection: PQcancel from a
+// greenlet started with spawn_later; PQcancel's own connect/send/recv park only that greenlet.
+TEST(Libpq, PqcancelFromASpawnLaterGreenletEndsTheQueryAndKeepsTheConnection) {
+  Watchdog dog(60s, "Libpq.Pqcancel");
+  grove::test::Postgres pg(10);
+  PGconn* c = PQconnectdb(pg.conninfo().c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  auto g = grove::spawn([&] {
+    PGcancel* cancel = PQgetCancel(c);
+    int ticks = 0;
+    auto ticker = grove::spawn([&] {
+      for (;;) {
+        grove::sleep(10ms);
+        ++ticks;
+      }
+    });
+    auto canceller = grove::spawn_later(200ms, [&] {
+      char err[256] = {};
+      return PQcancel(cancel, err, sizeof err) == 1 ? std::string() : std::string(err);
+    });
+    auto t0 = grove::Clock::now();
+    PGresult* r = PQexec(c, "select pg_sleep(5)");
+    const double took = seconds_since(t0);
+    EXPECT_EQ(PQresultStatus(r), PGRES_FATAL_ERROR);
+    EXPECT_NE(std::string(PQresultErrorMessage(r)).find("cancel"), std::string::npos) << PQresultErrorMessage(r);
+    PQclear(r);
+    EXPECT_EQ(canceller.get(), "");
+    EXPECT_GT(took, 0.15);
+    EXPECT_LT(took, 2.0) << "the cancel did not end pg_sleep(5)";
+    EXPECT_GE(ticks, 10) << "the wait for the query blocked the thread";
+    ticker.kill();
+    PQfreeCancel(cancel);
+    EXPECT_EQ(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, "select 42");  // the connection is still in step
+    EXPECT_EQ(PQresultStatus(r) == PGRES_TUPLES_OK ? std::string(PQgetvalue(r, 0, 0)) : PQerrorMessage(c), "42");
+    PQclear(r);
+  });
+  if (!g.join(30s)) {
+    g.kill();
+    ADD_FAILURE() << "still parked after 30 s";
+  }
+  PQfinish(c);
+}
+
 TEST(Hiredis, TwoHundredBlockingBlpopsRunTogether) {
   Watchdog dog(120s, "Hiredis.TwoHundredBlockingBlpopsRunTogether");
   grove::test::Redis redis;
