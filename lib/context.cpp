@@ -18,7 +18,7 @@ struct Teardowns {
     void (*fn)(void*);
     void* arg;
   };
-  static constexpr int kMax = 8;
+  static constexpr int kMax = 16;
   Entry entries[kMax];
   int n = 0;
 

@@ -33,9 +33,15 @@ struct ThreadContext {
   // The hub is in (or about to enter) its poller's wait: a handler must wake it.
   volatile sig_atomic_t hub_sleeping;
 
-  bool altstack;       // stack_guard.cpp: the alternate signal stack is installed
-  void* root_locals;   // local.cpp: grove::local values of the root and hub greenlets
-  void* offload_link;  // offload.cpp: where offload workers post completions for this hub
+  bool altstack;        // stack_guard.cpp: the alternate signal stack is installed
+  bool in_libc_lookup;  // resolve_foreign.cpp: this offload worker runs libc's own resolver
+  void* root_locals;    // local.cpp: grove::local values of the root and hub greenlets
+  void* offload_link;   // offload.cpp: where offload workers post completions for this hub
+  // Parts made on first use with thread_part<> below:
+  void* dns;            // dns_request.cpp: the thread's resolver and its configuration
+  void* hosts_cache;    // resolve_hosts.cpp: the parsed hosts file
+  void* nss_cache;      // resolve_nss.cpp: the parsed nsswitch.conf
+  void* static_host;    // dns_c.cpp: storage behind gethostbyname() & co.
 };
 
 extern thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
@@ -44,5 +50,23 @@ extern thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec"
 // is deleted. Registering the same (fn, arg) again does nothing. At most a handful per thread
 // (one per subsystem).
 void at_thread_exit(void (*fn)(void*), void* arg);
+
+// The thread's T kept in field Slot of its context: made on first use, destroyed at thread exit
+// (in reverse order of first use, before the hub).
+template <class T, void* ThreadContext::*Slot>
+T& thread_part() {
+  void*& p = tl_ctx.*Slot;
+  if (!p) {
+    auto* t = new T();
+    at_thread_exit(
+        [](void* x) {
+          tl_ctx.*Slot = nullptr;
+          delete static_cast<T*>(x);
+        },
+        t);
+    p = t;
+  }
+  return *static_cast<T*>(p);
+}
 
 }  // namespace grove::detail

@@ -1,6 +1,7 @@
 // dns_c.cpp — the C layer of grove's resolver: glibc's signatures, return codes and memory rules
 // over resolve.hpp. Nothing here throws (a C caller cannot catch), and errno is left as it was
 // unless a result says "look at errno" (EAI_SYSTEM, NETDB_INTERNAL).
+#include "context.hpp"
 #include "grove/dns_c.h"
 
 #include <netinet/in.h>
@@ -119,9 +120,8 @@ struct StaticHost {
   hostent ent{};
   std::vector<char> buf = std::vector<char>(1024);
 };
-thread_local StaticHost tl_host;
-
 hostent* static_result(const r::HostResult& h, ErrnoGuard& eg) {
+  StaticHost& tl_host = grove::detail::thread_part<StaticHost, &grove::detail::ThreadContext::static_host>();
   if (h.h_errno_value != 0) {
     h_errno = h.h_errno_value;
     if (h.h_errno_value == NETDB_INTERNAL) eg.set_to = h.sys_errno ? h.sys_errno : EINVAL;

@@ -28,12 +28,24 @@ namespace grove::detail::dns {
 
 namespace {
 
-thread_local std::unique_ptr<Resolver> tl_resolver;
-thread_local Config tl_config;  // what configure() last set for this thread
+// The thread's resolver, in its context (context.hpp).
+struct ThreadDns {
+  std::unique_ptr<Resolver> resolver;
+  Config config;  // what configure() last set for this thread
+};
+
+ThreadDns& thread_dns() { return thread_part<ThreadDns, &ThreadContext::dns>(); }
 
 Resolver& resolver() {
-  if (!tl_resolver) tl_resolver = std::make_unique<Resolver>(tl_config);
-  return *tl_resolver;
+  ThreadDns& t = thread_dns();
+  if (!t.resolver) t.resolver = std::make_unique<Resolver>(t.config);
+  return *t.resolver;
+}
+
+// The thread's resolver if it has one (never makes one).
+Resolver* existing_resolver() noexcept {
+  auto* t = static_cast<ThreadDns*>(tl_ctx.dns);
+  return t ? t->resolver.get() : nullptr;
 }
 
 struct Request {
@@ -204,9 +216,10 @@ void query_ptr(const Ip& ip, PtrAnswer& out) {
 }
 
 bool configure(const Config& cfg) {
-  if (tl_resolver && tl_resolver->busy()) return false;
-  tl_resolver.reset();
-  tl_config = cfg;
+  if (Resolver* r = existing_resolver(); r && r->busy()) return false;
+  ThreadDns& t = thread_dns();
+  t.resolver.reset();
+  t.config = cfg;
   return true;
 }
 
@@ -216,10 +229,19 @@ std::string config_error() {
   return res.error();
 }
 
-std::size_t in_flight() noexcept { return tl_resolver ? tl_resolver->in_flight() : 0; }
+std::size_t in_flight() noexcept {
+  Resolver* r = existing_resolver();
+  return r ? r->in_flight() : 0;
+}
 
-bool wait_idle(std::int64_t deadline_ns) { return tl_resolver ? tl_resolver->wait_idle(deadline_ns) : true; }
+bool wait_idle(std::int64_t deadline_ns) {
+  Resolver* r = existing_resolver();
+  return r ? r->wait_idle(deadline_ns) : true;
+}
 
-Stats stats() noexcept { return tl_resolver ? tl_resolver->stats() : Stats{}; }
+Stats stats() noexcept {
+  Resolver* r = existing_resolver();
+  return r ? r->stats() : Stats{};
+}
 
 }  // namespace grove::detail::dns

@@ -1,4 +1,5 @@
 // resolve_foreign.cpp — see resolve_foreign.hpp, and the registry of the lists libc made.
+#include "context.hpp"
 #include "resolve_foreign.hpp"
 
 #include <netdb.h>
@@ -43,11 +44,9 @@ void set_if(std::atomic<F>& slot, F fn) noexcept {
 // entered then, "libc's" function was a replacement that calls grove (an interposer that did not
 // register the originals): answering by offloading again would recurse from worker to worker
 // until the pool is exhausted, so the sources grove has answer instead (see foreign_allowed).
-thread_local bool tl_in_libc_call = false;
-
 struct InLibcCall {
-  InLibcCall() noexcept { tl_in_libc_call = true; }
-  ~InLibcCall() { tl_in_libc_call = false; }
+  InLibcCall() noexcept { tl_ctx.in_libc_lookup = true; }
+  ~InLibcCall() { tl_ctx.in_libc_lookup = false; }
 };
 
 }  // namespace
@@ -63,7 +62,7 @@ void set_libc_resolver(const LibcResolver& f) noexcept {
 namespace resolve {
 
 bool foreign_allowed() noexcept {
-  if (!tl_in_libc_call) return true;
+  if (!tl_ctx.in_libc_lookup) return true;
   static std::atomic<bool> said{false};
   if (!said.exchange(true))
     GROVE_LOG(error, "dns: libc's getaddrinfo & co. lead back to grove (an interposer that did not call "

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "context.hpp"
 #include "resolve_sources.hpp"
 
 namespace grove::detail::resolve {
@@ -51,7 +52,7 @@ const std::vector<HostsLine>* hosts_lines() {
     bool valid = false;
     std::vector<HostsLine> lines;
   };
-  thread_local Cache cache;
+  Cache& cache = thread_part<Cache, &ThreadContext::hosts_cache>();
   Stamp st;
   if (!stamp_of(g_hosts_path, st)) return nullptr;
   if (!cache.valid || cache.path != g_hosts_path || !(cache.stamp == st)) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "context.hpp"
 #include "dns.hpp"
 #include "resolve_sources.hpp"
 
@@ -118,7 +119,7 @@ const NssConfig& read_nsswitch() {
     bool valid = false;
     NssConfig value;
   };
-  thread_local Cache cache;
+  Cache& cache = thread_part<Cache, &ThreadContext::nss_cache>();
   Stamp st;
   const bool exists = stamp_of(g_nss_path, st);
   if (!cache.valid || cache.path != g_nss_path || !(cache.stamp == st)) {
