@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     gs.reserve(static_cast<std::size_t>(n));
     const auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
-      std::string name = "n" + std::to_string(i) + ".r" + std::to_string(r) + ".bench";
+      std::string name = std::string("n").append(std::to_string(i)).append(".r").append(std::to_string(r)).append(".bench");
       gs.push_back(grove::spawn([name, family] {
         const auto start = Clock::now();
         return lookup(name, family) ? ms_since(start) : -1.0;

@@ -161,7 +161,7 @@ void DnsServer::add_zone(const std::string& suffix, const std::string& ipv4, con
     recs.push_back(r);
   }
   std::lock_guard l(mu_);
-  zones_.emplace_back("." + lower(suffix), std::move(recs));
+  zones_.emplace_back(std::string(".").append(lower(suffix)), std::move(recs));
 }
 
 int DnsServer::queries(const std::string& name) const {
@@ -326,7 +326,7 @@ void DnsServer::run() {
       if (peer) {
         pd.peer.assign(reinterpret_cast<const std::uint8_t*>(peer), reinterpret_cast<const std::uint8_t*>(peer) + plen);
         std::lock_guard l(mu_);
-        clients_.insert(pd.peer);
+        clients_.insert(std::string(pd.peer.begin(), pd.peer.end()));
       }
       auto at = std::upper_bound(pending.begin(), pending.end(), pd.due_ns,
                                  [](std::int64_t due, const Pending& p) { return due < p.due_ns; });

@@ -97,7 +97,8 @@ class DnsServer {
   std::atomic<int> udp_sent_{0};
   std::atomic<int> udp_send_errors_{0};
   std::atomic<int> max_outstanding_{0};
-  std::set<std::vector<std::uint8_t>> clients_;  // under mu_
+  // Peers' sockaddr bytes (a std::string: GCC 12 -O3 warns falsely when comparing byte vectors).
+  std::set<std::string> clients_;  // under mu_
 
   int udp_ = -1;
   int tcp_ = -1;

@@ -98,8 +98,8 @@ void compare_gai(const char* node, const char* serv, int family, int socktype, i
     std::printf("SLOW %s %s: glibc %.0f ms, grove %.0f ms\n", node ? node : "NULL", serv ? serv : "NULL",
                 std::chrono::duration<double, std::milli>(t1 - t0).count(),
                 std::chrono::duration<double, std::milli>(t2 - t1).count());
-  std::string what = std::string("getaddrinfo(") + (node ? "\"" + std::string(node) + "\"" : "NULL") + ", " +
-                     (serv ? "\"" + std::string(serv) + "\"" : "NULL") +
+  auto quoted = [](const char* s) { return s ? std::string(1, '"').append(s).append(1, '"') : std::string("NULL"); };
+  std::string what = std::string("getaddrinfo(") + quoted(node) + ", " + quoted(serv) +
                      (null_hints ? ", NULL hints)"
                                  : ", family=" + std::to_string(family) + " socktype=" + std::to_string(socktype) +
                                        " flags=" + flag_names(flags) + ")");

@@ -329,7 +329,7 @@ TEST(DnsServerFailures, RemembersFailedQuestionsOnce) {
 TEST(DnsServerFailures, Bounded) {
   d::ServerFailures f;
   for (std::size_t i = 0; i < d::ServerFailures::kMaxNames + 10; ++i) {
-    Msg m("n" + std::to_string(i) + ".test", d::kTypeA, 2);
+    Msg m(std::string("n").append(std::to_string(i)).append(".test"), d::kTypeA, 2);
     f.note(m.data(), m.size());
   }
   EXPECT_EQ(f.size(), d::ServerFailures::kMaxNames);
