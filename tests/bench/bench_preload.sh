@@ -28,9 +28,16 @@ wait_port "$port"
 urls=(); for i in $(seq 8); do urls+=(-o /dev/null "http://127.0.0.1:$port/f$i"); done
 fetch() { local t0 t1; t0=$(date +%s.%N); taskset -c 1 "$@" curl -sf "${urls[@]}" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 nat=(); pre=()
-for r in $(seq "$RUNS"); do nat+=("$(fetch env)"); pre+=("$(fetch "$run" --)"); done
+# The preload's cost, so both runs start the same way (env, then curl); grove-run's own exec (about
+# a millisecond) is measured apart below.
+pl="$build/interpose/libgrove_preload.so"
+for r in $(seq "$RUNS"); do nat+=("$(fetch env)"); pre+=("$(fetch env LD_PRELOAD="$pl")"); done
 cn=$(median "${nat[@]}"); cp=$(median "${pre[@]}")
 echo "curl 8x16MiB seconds: native ${nat[*]} | preloaded ${pre[*]}"
+startup() {  # mean microseconds for 100 starts of /bin/true as given
+  local t0 t1; t0=$(date +%s%N); for _ in $(seq 100); do "$@" /bin/true; done; t1=$(date +%s%N); echo $(( (t1 - t0) / 100000 ))
+}
+echo "process start, /bin/true: native $(startup env) us, preloaded $(startup env LD_PRELOAD="$pl") us, through grove-run $(startup "$run" --) us"
 
 # 2. redis
 bench_redis() {  # $@: how to start the server; prints requests/s (SET+GET average)
