@@ -56,24 +56,21 @@ void unlink_locked(Proc* p) noexcept {
     }
 }
 
+// stdio's convention for the cookie functions: the count, or -1 and errno.
+ssize_t stdio_result(long r) noexcept {
+  if (r >= 0) return r;
+  errno = static_cast<int>(-r);
+  return -1;
+}
+
 ssize_t on_read(void* cookie, char* buf, size_t n) {
-  auto* p = static_cast<Proc*>(cookie);
-  const long r = can_park() ? nothrow::read(p->fd, buf, n) : sys::read(p->fd, buf, n);
-  if (r < 0) {
-    errno = static_cast<int>(-r);
-    return -1;
-  }
-  return r;
+  const int fd = static_cast<Proc*>(cookie)->fd;
+  return stdio_result(can_park() ? nothrow::read(fd, buf, n) : sys::read(fd, buf, n));
 }
 
 ssize_t on_write(void* cookie, const char* buf, size_t n) {
-  auto* p = static_cast<Proc*>(cookie);
-  const long r = can_park() ? nothrow::write(p->fd, buf, n) : sys::write(p->fd, buf, n);
-  if (r < 0) {
-    errno = static_cast<int>(-r);
-    return -1;
-  }
-  return r;
+  const int fd = static_cast<Proc*>(cookie)->fd;
+  return stdio_result(can_park() ? nothrow::write(fd, buf, n) : sys::write(fd, buf, n));
 }
 
 int on_close(void* cookie) {

@@ -51,6 +51,24 @@ grove::Greenlet<std::string> drain(int fd) {
   });
 }
 
+// The numbers of this process's fds whose link contains `what`.
+std::vector<int> fds_linking_to(const char* what) {
+  std::vector<int> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  while (dirent* e = ::readdir(d)) {
+    char path[320], target[256];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = ::readlink(path, target, sizeof target - 1);
+    if (len <= 0) continue;
+    target[len] = '\0';
+    if (std::strstr(target, what)) out.push_back(std::atoi(e->d_name));
+  }
+  ::closedir(d);
+  return out;
+}
+
+int count_fds_linking_to(const char* what) { return static_cast<int>(fds_linking_to(what).size()); }
+
 struct Listener {
   int fd;
   sockaddr_in addr{};
@@ -70,21 +88,6 @@ struct Listener {
     return c;
   }
 };
-
-int count_fds_linking_to(const char* what) {
-  int n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(d)) {
-    char path[320], target[256];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-    ssize_t len = ::readlink(path, target, sizeof target - 1);
-    if (len <= 0) continue;
-    target[len] = '\0';
-    n += std::strstr(target, what) != nullptr;
-  }
-  ::closedir(d);
-  return n;
-}
 
 }  // namespace
 
@@ -357,22 +360,6 @@ TEST(Faithful, RunningOutOfFdsIsEmfileNotEnomem) {
 }
 
 namespace {
-
-// The numbers of this process's fds whose link contains `what`.
-std::vector<int> fds_linking_to(const char* what) {
-  std::vector<int> out;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (dirent* e = ::readdir(d)) {
-    char path[320], target[256];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-    ssize_t len = ::readlink(path, target, sizeof target - 1);
-    if (len <= 0) continue;
-    target[len] = '\0';
-    if (std::strstr(target, what)) out.push_back(std::atoi(e->d_name));
-  }
-  ::closedir(d);
-  return out;
-}
 
 // In a child: the program sweeps its fds the way daemons and shells do, then the hub must still
 // work (a greenlet's read parks and is woken by another's write).
