@@ -123,6 +123,9 @@ std::atomic<bool> g_resolved{false};
 #define GROVE_DEFINE_REAL(name, ret, params) ret(*name) params = f_##name;
 GROVE_REAL_FUNCTIONS(GROVE_DEFINE_REAL)
 #undef GROVE_DEFINE_REAL
+#define GROVE_DEFINE_REAL_NULL(name, ret, params) ret(*name) params = nullptr;
+GROVE_REAL_THREAD_FUNCTIONS(GROVE_DEFINE_REAL_NULL)
+#undef GROVE_DEFINE_REAL_NULL
 
 bool disabled = false;
 bool main_hub = false;
@@ -136,6 +139,7 @@ __attribute__((constructor(101))) void resolve_all() {
   main_hub = !disabled && hub && *hub && std::strcmp(hub, "0") != 0;
 #define GROVE_RESOLVE_REAL(name, ret, params) resolve(name, #name);
   GROVE_REAL_FUNCTIONS(GROVE_RESOLVE_REAL)
+  GROVE_REAL_THREAD_FUNCTIONS(GROVE_RESOLVE_REAL)
 #undef GROVE_RESOLVE_REAL
   // grove's resolver runs libc's own functions for nsswitch sources it cannot answer (and frees
   // their lists); under the interposer those names are the hooks, so hand it the originals.
