@@ -1,6 +1,7 @@
 #include "real.hpp"
 
 #include "grove/detail/libc_resolver.hpp"
+#include "grove/detail/raw_syscall.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -22,9 +23,15 @@ namespace grove::interpose::real {
 namespace {
 
 // Raw-syscall stand-ins, used until dlsym has answered (and if it never does).
+// libc's convention (-1 and errno) on the raw instruction: libc's syscall(3) is a hook too.
 template <class... A>
 long sc(long nr, A... a) {
-  return ::syscall(nr, a...);
+  const long r = grove::detail::raw_syscall(nr, (long)(a)...);
+  if (r < 0 && r > -4096) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
 }
 
 int f_socket(int d, int t, int p) { return static_cast<int>(sc(SYS_socket, d, t, p)); }

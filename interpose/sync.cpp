@@ -256,3 +256,17 @@ int sem_getvalue(sem_t* s, int* value) {
 }
 
 }  // extern "C"
+
+// glibc's double-underscore names, which libgcc_s and older libraries import.
+GROVE_ALIAS(pthread_mutex_init, __pthread_mutex_init)
+GROVE_ALIAS(pthread_mutex_destroy, __pthread_mutex_destroy)
+GROVE_ALIAS(pthread_mutex_lock, __pthread_mutex_lock)
+GROVE_ALIAS(pthread_mutex_trylock, __pthread_mutex_trylock)
+GROVE_ALIAS(pthread_mutex_unlock, __pthread_mutex_unlock)
+GROVE_ALIAS(pthread_rwlock_init, __pthread_rwlock_init)
+GROVE_ALIAS(pthread_rwlock_destroy, __pthread_rwlock_destroy)
+GROVE_ALIAS(pthread_rwlock_rdlock, __pthread_rwlock_rdlock)
+GROVE_ALIAS(pthread_rwlock_tryrdlock, __pthread_rwlock_tryrdlock)
+GROVE_ALIAS(pthread_rwlock_wrlock, __pthread_rwlock_wrlock)
+GROVE_ALIAS(pthread_rwlock_trywrlock, __pthread_rwlock_trywrlock)
+GROVE_ALIAS(pthread_rwlock_unlock, __pthread_rwlock_unlock)

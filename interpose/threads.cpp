@@ -186,3 +186,10 @@ int sched_yield() {
 // defined under its symbol name whatever the headers say.
 extern "C" int grove_pthread_yield() __asm__("pthread_yield") __attribute__((visibility("default")));
 extern "C" int grove_pthread_yield() { return sched_yield(); }
+
+// glibc's double-underscore names, which libgcc_s and older libraries import.
+GROVE_ALIAS(pthread_key_create, __pthread_key_create)
+GROVE_ALIAS(pthread_getspecific, __pthread_getspecific)
+GROVE_ALIAS(pthread_setspecific, __pthread_setspecific)
+GROVE_ALIAS(pthread_once, __pthread_once)
+GROVE_ALIAS(sched_yield, __sched_yield)

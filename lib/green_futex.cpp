@@ -186,8 +186,14 @@ int futex_wake(const std::uint32_t* word, int n, bool kernel_too) noexcept {
     total += k;
   }
   if (total < n && (kernel_too || b.kernel_waiters.load(std::memory_order_seq_cst) > 0)) {
-    const long r = sys::detail::call(SYS_futex, word, FUTEX_WAKE_PRIVATE, n - total, nullptr, nullptr, 0);
+    // Private first (what this process's threads wait with); the shared form reaches waiters that
+    // did not say private, in this process or another (the program's own futexes only).
+    long r = sys::detail::call(SYS_futex, word, FUTEX_WAKE_PRIVATE, n - total, nullptr, nullptr, 0);
     if (r > 0) total += static_cast<int>(r);
+    if (kernel_too && total < n) {
+      r = sys::detail::call(SYS_futex, word, FUTEX_WAKE, n - total, nullptr, nullptr, 0);
+      if (r > 0) total += static_cast<int>(r);
+    }
   }
   return total;
 }

@@ -22,6 +22,7 @@
 #include "green_internal.hpp"
 #include "grove/detail/core.hpp"
 #include "grove/detail/green.hpp"
+#include "sys.hpp"
 
 namespace grove::green {
 
@@ -41,7 +42,7 @@ KeyValue* values_of(GreenThread* t, bool make) noexcept {
       detail::at_thread_exit(
           [](void*) {
             // glibc runs no key destructors for the main thread when the process exits.
-            if (::syscall(SYS_gettid) != ::getpid()) run_key_destructors(nullptr);
+            if (sys::detail::call(SYS_gettid) != ::getpid()) run_key_destructors(nullptr);
             delete[] static_cast<KeyValue*>(std::exchange(detail::tl_ctx.key_values, nullptr));
           },
           nullptr);

@@ -411,9 +411,12 @@ int sem_getvalue(sem_t* s, int* value) noexcept {
 
 // --- the program's own futexes -------------------------------------------------------------------
 
+// Without FUTEX_PRIVATE_FLAG the word may be in memory shared with another process; libstdc++ 12
+// omits the flag for all its waits all the same. Such waits park too (a wake from another process
+// would not reach them: a documented limit), and every wake also asks the kernel, so threads and
+// other processes waiting there are woken as well.
 bool futex(std::uint32_t* word, int op, std::uint32_t val, const timespec* timeout, std::uint32_t val3,
            long* result) noexcept {
-  if (!(op & FUTEX_PRIVATE_FLAG)) return false;  // maybe shared with another process: the kernel's
   const int cmd = op & FUTEX_CMD_MASK;
   switch (cmd) {
     case FUTEX_WAKE:

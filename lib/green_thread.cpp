@@ -187,7 +187,7 @@ GreenThread* current() noexcept {
 
 int owner_id() noexcept {
   if (GreenThread* t = current()) return -t->id;
-  if (tl_ctx.tid == 0) tl_ctx.tid = static_cast<int>(::syscall(SYS_gettid));
+  if (tl_ctx.tid == 0) tl_ctx.tid = static_cast<int>(sys::detail::call(SYS_gettid));
   return tl_ctx.tid;
 }
 
@@ -332,7 +332,7 @@ int kill(pthread_t handle, int sig) noexcept {
   GreenletCore* g = t->g;
   if (!g || t->state.load() == kEnded) return 0;  // ended, not joined yet: as glibc, nothing to do
   g->signal_target = true;
-  return ::syscall(SYS_tgkill, ::getpid(), g->hub->thread_id(), sig) == 0 ? 0 : errno;
+  return static_cast<int>(-sys::detail::call(SYS_tgkill, ::getpid(), g->hub->thread_id(), sig));
 }
 
 bool own_thread_starting() noexcept { return tl_ctx.own_thread_starting; }
@@ -341,7 +341,7 @@ int live() noexcept { return static_cast<int>(__atomic_load_n(&g_live, __ATOMIC_
 
 void yield() noexcept {
   if (!here()) {
-    ::syscall(SYS_sched_yield);
+    sys::detail::call(SYS_sched_yield);
     return;
   }
   Hub& hub = Hub::get();

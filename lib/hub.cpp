@@ -104,7 +104,7 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   hub_g_ = make_hub_greenlet(this);
   current_ = root_;
   install_overflow_handler();
-  tid_ = static_cast<int>(::syscall(SYS_gettid));
+  tid_ = static_cast<int>(sys::detail::call(SYS_gettid));
   join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
             StackPool::guard_method() == GuardMethod::guard_install ? "MADV_GUARD_INSTALL" : "mprotect");
