@@ -68,7 +68,7 @@ std::uint32_t load(const std::uint32_t* word) noexcept {
 }
 
 FutexWait wait_parked(Hub& hub, const std::uint32_t* word, std::uint32_t expected, std::int64_t deadline,
-                      const char* reason, bool interruptible) noexcept {
+                      const char* reason, bool interruptible, const int* owner) noexcept {
   Bucket& b = bucket_of(word);
   GreenletCore* self = hub.current();
   Node node{word, self, self->park_gen, &hub};
@@ -97,7 +97,8 @@ FutexWait wait_parked(Hub& hub, const std::uint32_t* word, std::uint32_t expecte
       case Wake::blocked_forever:
         // Natively a hang; here at least the report says who waits on what. Then wait as a thread
         // would: only another OS thread can still wake this one.
-        log::write(log::Level::error, "%s", hub.blocked_report().c_str());
+        if (!owner || __atomic_load_n(owner, __ATOMIC_RELAXED) <= 0)
+          log::write(log::Level::error, "%s", hub.blocked_report().c_str());
         return FutexWait::never;
       case Wake::killed:
       case Wake::scope_timeout:  // still on the list: wait on, in the next park
@@ -132,12 +133,12 @@ FutexWait wait_in_kernel(const std::uint32_t* word, std::uint32_t expected, std:
 }  // namespace
 
 FutexWait futex_wait(const std::uint32_t* word, std::uint32_t expected, std::int64_t deadline_ns, const char* reason,
-                     bool interruptible) noexcept {
+                     bool interruptible, const int* owner) noexcept {
   Hub* hub = tl_ctx.hub;
   if (hub && !hub->current()->is_hub && !tl_ctx.handler_frame) {
     FutexWait r;
     try {
-      r = wait_parked(*hub, word, expected, deadline_ns, reason, interruptible);
+      r = wait_parked(*hub, word, expected, deadline_ns, reason, interruptible, owner);
     } catch (...) {
       r = FutexWait::never;  // park() allocates nothing; should it ever throw, block for real
     }

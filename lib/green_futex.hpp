@@ -30,8 +30,11 @@ enum class FutexWait : std::uint8_t {
 
 // Waits while *word == expected, until woken, the deadline (monotonic ns; INT64_MAX: none), or —
 // if `interruptible` — a signal handler. `reason` and `word` name the wait in reports and dumps.
+// `owner` (a mutex's owner id, or null): when nothing in this hub can wake the caller, grove's
+// would-block-forever report is logged unless the owner is an OS thread (tid > 0), which may
+// still release it; then the caller just waits in the kernel, as a thread would.
 FutexWait futex_wait(const std::uint32_t* word, std::uint32_t expected, std::int64_t deadline_ns,
-                     const char* reason, bool interruptible = false) noexcept;
+                     const char* reason, bool interruptible = false, const int* owner = nullptr) noexcept;
 // Wakes up to n waiters of word (n < 0: all); returns how many it woke. `kernel_too`: also wake
 // threads that may wait in the kernel without having counted themselves (the program's own
 // futex system calls).

@@ -119,7 +119,8 @@ int mutex_lock(pthread_mutex_t* m, std::int64_t deadline_ns) noexcept {
     if (deadline_ns < 0) return EINVAL;  // an invalid abstime is reported only when it would wait
     std::uint32_t c = xchg(w, 2);
     while (c != 0) {
-      if (futex_wait(w, 2, deadline_ns, "pthread_mutex_lock") == FutexWait::timed_out && deadline_ns != kNever) {
+      if (futex_wait(w, 2, deadline_ns, "pthread_mutex_lock", false, &m->__data.__owner) == FutexWait::timed_out &&
+          deadline_ns != kNever) {
         if ((c = xchg(w, 2)) == 0) break;  // freed just now: ours after all
         return ETIMEDOUT;
       }

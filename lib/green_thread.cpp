@@ -77,6 +77,19 @@ std::size_t g_arena_used = 0;       // under g_arena_busy
 GreenThread* g_free = nullptr;      // under g_arena_busy
 std::atomic<int> g_next_id{1};
 std::uint32_t g_live = 0;           // futex word: green threads alive
+bool g_main_gone = false;           // in a child forked by a green thread: main is not there
+
+// In the child of fork() only the forking thread exists (POSIX); the hub has abandoned the other
+// green threads (Hub::keep_only_current_after_fork). If the forking thread is a green thread, the
+// child ends when it does, as a process ends with its last thread.
+__attribute__((constructor)) void track_fork() {
+  ::pthread_atfork(nullptr, nullptr, [] {
+    tl_ctx.tid = 0;
+    g_live = current() ? 1 : 0;
+    g_main_gone = current() != nullptr;
+    new (&g_arena_busy) std::atomic<bool>(false);
+  });
+}
 
 struct ArenaLock {
   ArenaLock() noexcept {
@@ -200,7 +213,10 @@ void end(GreenThread* t) noexcept {
   const int state = t->state.exchange(kEnded, std::memory_order_acq_rel);
   if (state == kDetached) free_record(t);
   detail::unref(g);  // the record's reference; the scheduler's keeps the greenlet until it is gone
-  if (__atomic_sub_fetch(&g_live, 1u, __ATOMIC_SEQ_CST) == 0) detail::futex_wake(&g_live, -1);
+  if (__atomic_sub_fetch(&g_live, 1u, __ATOMIC_SEQ_CST) == 0) {
+    if (g_main_gone) std::exit(0);  // the last thread of a child forked by a green thread
+    detail::futex_wake(&g_live, -1);
+  }
 }
 
 // --- the API -----------------------------------------------------------------------------------------

@@ -87,7 +87,22 @@ void Hub::after_fork_in_child() noexcept {
     GROVE_FATAL("in the child of fork(): %s", e.what());
   }
   new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
+  if (green::on()) keep_only_current_after_fork();
   fds_after_fork();
+}
+
+// POSIX: the child of fork() has one thread, the one that forked. With green threads the others
+// are greenlets of this hub: they must never run in the child. Their memory is left as it is.
+void Hub::keep_only_current_after_fork() noexcept {
+  auto abandon = [this](GreenletCore* g) {
+    unqueue(g);
+    timers_.cancel(&g->timer);
+    ++g->park_gen;  // every pending wake-up is stale
+    g->state = State::dead;
+  };
+  for (GreenletCore* g = all_; g; g = g->all_next)
+    if (g != current_) abandon(g);
+  if (root_ != current_) abandon(root_);
 }
 
 Hub& Hub::create() {

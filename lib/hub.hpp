@@ -162,6 +162,7 @@ class Hub {
   int register_fd(int fd, FdRecord& r) noexcept;
   void drop_fd(int fd, FdRecord& r, std::uint32_t closed_gen) noexcept;
   void fds_after_fork() noexcept;
+  void keep_only_current_after_fork() noexcept;
   void join_registry() noexcept;
   void leave_registry() noexcept;
   void fire_timers(std::int64_t now) noexcept;

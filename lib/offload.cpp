@@ -34,6 +34,8 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <new>
+#include <pthread.h>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -133,6 +135,16 @@ class WorkerPool {
   }
 
   std::size_t max() const noexcept { return max_; }
+
+  // In the child of fork(): none of the workers exist there. Forget them and the jobs they had
+  // (their callers are other threads of the parent, which do not exist either), with fresh locks.
+  void after_fork_in_child() noexcept {
+    new (&mu_) std::mutex;
+    new (&cv_) std::condition_variable;
+    new (&jobs_) std::deque<std::shared_ptr<Pending>>;  // the old one's memory is the parent's copy: leaked
+    threads_ = 0;
+    idle_ = 0;
+  }
   std::size_t threads() noexcept {
     std::lock_guard lock(mu_);
     return threads_;
@@ -180,8 +192,22 @@ class WorkerPool {
   const std::size_t max_;
 };
 
+WorkerPool*& pool_slot() noexcept {
+  static WorkerPool* p = nullptr;
+  return p;
+}
+
 WorkerPool& pool() {
-  static WorkerPool* p = new WorkerPool;  // never destroyed: detached workers use it until exit
+  static WorkerPool* p = [] {
+    auto* made = new WorkerPool;  // never destroyed: detached workers use it until exit
+    pool_slot() = made;
+    ::pthread_atfork(nullptr, nullptr, [] {
+      if (WorkerPool* w = pool_slot()) w->after_fork_in_child();
+      // The forking thread's link: a worker of the parent may have held its lock at fork time.
+      if (auto* link = static_cast<std::shared_ptr<HubLink>*>(tl_ctx.offload_link)) new (&(*link)->mu) std::mutex;
+    });
+    return made;
+  }();
   return *p;
 }
 

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <pthread.h>
 #include <new>
 
 #include "grove/nothrow.hpp"
@@ -47,6 +48,12 @@ struct Proc {
 // Every open popen stream (for closing them in later children, and for pclose).
 std::mutex g_mu;
 Proc* g_procs = nullptr;
+
+// The child of fork() inherits the streams (and may pclose them); the lock may have been held by
+// another thread at fork time.
+__attribute__((constructor)) void reset_lock_in_children() {
+  ::pthread_atfork(nullptr, nullptr, [] { new (&g_mu) std::mutex; });
+}
 
 void unlink_locked(Proc* p) noexcept {
   for (Proc** at = &g_procs; *at; at = &(*at)->next)

@@ -27,6 +27,8 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <new>
+#include <pthread.h>
 
 #include "fd_call.hpp"
 #include "grove/errors.hpp"
@@ -173,6 +175,15 @@ namespace {
 std::mutex g_system_mu;
 int g_system_users = 0;
 struct sigaction g_saved_int, g_saved_quit;
+
+// In the child of fork(), no greenlet of the parent is inside system() any more, and the lock may
+// have been held by another thread at fork time.
+__attribute__((constructor)) void reset_system_in_children() {
+  ::pthread_atfork(nullptr, nullptr, [] {
+    new (&g_system_mu) std::mutex;
+    g_system_users = 0;
+  });
+}
 
 }  // namespace
 

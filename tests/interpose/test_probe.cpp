@@ -187,10 +187,44 @@ TEST_P(GreenThreads, SameResultsNativeAndAsGreenThreads) {
 
 INSTANTIATE_TEST_SUITE_P(Programs, GreenThreads,
                          ::testing::Values(GROVE_GREEN_PTHREADS_LFS, GROVE_GREEN_PTHREADS_NOLFS, GROVE_GREEN_CXX,
-                                           GROVE_GREEN_C11),
+                                           GROVE_GREEN_C11, GROVE_GREEN_FORK),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            const std::string p = info.param;
                            if (p.ends_with("_lfs")) return std::string("PthreadsWithLargeFileNames");
                            if (p.ends_with("_nolfs")) return std::string("PthreadsWithoutLargeFileNames");
+                           if (p.ends_with("green_fork")) return std::string("Fork");
                            return p.ends_with("green_cxx") ? std::string("Cxx") : std::string("C11");
                          });
+
+// A green thread that can never get its mutex: instead of a silent hang, grove's report says who
+// waits on what (the process then waits as natively; the test ends it).
+TEST(GreenThreadsDeadlock, IsReportedNotSilent) {
+  int err[2];
+  ASSERT_EQ(::pipe(err), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(err[1], 2);
+    ::close(err[0]);
+    ::setenv("LD_PRELOAD", GROVE_PRELOAD_LIB, 1);
+    ::setenv("GROVE_GREEN_THREADS", "1", 1);
+    ::execl(GROVE_GREEN_DEADLOCK, GROVE_GREEN_DEADLOCK, static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  std::string said;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (said.find("would block forever") == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{err[0], POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::read(err[0], buf, sizeof buf);
+    if (n <= 0) break;
+    said.append(buf, static_cast<std::size_t>(n));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  ::close(err[0]);
+  EXPECT_NE(said.find("'main' would block forever in 'pthread_join'"), std::string::npos) << said;
+  EXPECT_NE(said.find("in 'pthread_mutex_lock'"), std::string::npos) << said;
+}
