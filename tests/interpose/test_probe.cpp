@@ -175,7 +175,7 @@ class GreenThreads : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GreenThreads, SameResultsNativeAndAsGreenThreads) {
   ProbeRun native = run_probe(GetParam(), Mode::native, {}, "");
-  ASSERT_GT(lines(native.out).size(), 5u) << native.out;
+  ASSERT_GE(lines(native.out).size(), 3u) << native.out;  // it really ran
   ProbeRun green = run_probe(GetParam(), Mode::green_threads, {}, "");
   expect_same(native, green);
   // While its 1000 threads sleep, the process has one OS thread per hub (here one), not 1001.
