@@ -254,10 +254,12 @@ print("echoed", good, "of", n, flush=True)
 sys.stdin.read()  # hold every connection open until the test closes stdin'
 declare -A fds threads res
 for v in lfs nolfs; do
-  for mode in native grove hub; do
+  for mode in native grove hub green; do
     prefix=()
     [ "$mode" == grove ] && prefix=("$run" --)
     [ "$mode" == hub ] && prefix=(env GROVE_MAIN_HUB=1 "$run" --)
+    [ "$mode" == green ] && prefix=("$run" --green-threads --)
+    rm -f "$work/tpc.port"  # the previous server's port must not be read as this one's
     "${prefix[@]}" "$helpers/tpc_echo_server_$v" >"$work/tpc.port" 2>"$work/tpc.err" &
     tpid=$!
     pids+=($tpid)
@@ -280,7 +282,66 @@ for v in lfs nolfs; do
   # fds added); the connection threads never used grove and keep libc's calls.
   check "tpc_echo_server_$v with the main thread's hub: echoes on 50 connections" "echoed 50 of 50" "${res[hub]}"
   check "tpc_echo_server_$v with the main thread's hub: open fds, native + the hub's two" "$((fds[native] + 2))" "${fds[hub]}"
+  # Green threads: the connection threads are greenlets of the main thread's hub.
+  check "tpc_echo_server_$v as green threads: echoes on 50 connections" "echoed 50 of 50" "${res[green]}"
+  check "tpc_echo_server_$v as green threads: one OS thread for 51 threads" 1 "${threads[green]}"
 done
+
+# --- CPython's own threads as green threads ----------------------------------------------------
+py_threads='
+import os, queue, socket, socketserver, sys, threading, time
+lock, results = threading.Lock(), []
+def work(i):
+    time.sleep(0.05)
+    with lock: results.append(i * i)
+ts = [threading.Thread(target=work, args=(i,)) for i in range(50)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("50 threads:", sorted(results) == [i * i for i in range(50)])
+q, got = queue.Queue(), []
+def producer():
+    for i in range(100): q.put(i)
+    q.put(None)
+def consumer():
+    while (x := q.get()) is not None: got.append(x)
+a, b = threading.Thread(target=producer), threading.Thread(target=consumer)
+a.start(); b.start(); a.join(); b.join()
+print("queue:", got == list(range(100)))
+ev = threading.Event()
+threading.Timer(0.05, ev.set).start()
+print("event:", ev.wait(5), "timeout:", threading.Event().wait(0.05))
+cond, items = threading.Condition(), []
+def waiter():
+    with cond:
+        cond.wait_for(lambda: items)
+        items.append("seen")
+w = threading.Thread(target=waiter); w.start()
+time.sleep(0.02)
+with cond: items.append("x"); cond.notify_all()
+w.join()
+print("condition:", items)
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while (d := self.request.recv(4096)): self.request.sendall(d)
+srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
+srv.daemon_threads = True
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+def client(i, out):
+    with socket.create_connection(srv.server_address, timeout=10) as s:
+        msg = b"hello %d" % i
+        s.sendall(msg); out.append(s.recv(100) == msg)
+oks = []
+cs = [threading.Thread(target=client, args=(i, oks)) for i in range(20)]
+for c in cs: c.start()
+for c in cs: c.join()
+print("ThreadingTCPServer echoed:", sum(oks))
+srv.shutdown()
+print("os threads:", len(os.listdir("/proc/self/task")), file=sys.stderr)'
+measure "$work/py_native.out" 30 /usr/bin/python3 -c "$py_threads"
+measure "$work/py_green.out" 30 "$run" --green-threads -- /usr/bin/python3 -c "$py_threads"
+check "python3 threading as green threads: exit code" 0 "$rc"
+check "python3 threading as green threads: same results as native" "$(cat "$work/py_native.out")" "$(cat "$work/py_green.out")"
+check "python3 threading as green threads: one OS thread" "os threads: 1" "$(cat "$work/py_green.out.err")"
 
 # --- stdio on a socket, one sendfile() of 10 MiB: both builds ---------------------------------
 for v in lfs nolfs; do
