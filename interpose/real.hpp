@@ -104,6 +104,9 @@
   X(pthread_cancel, int, (pthread_t))                                                                  \
   X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))                                           \
   X(sched_yield, int, ())                                                                              \
+  X(sigwait, int, (const sigset_t*, int*))                                                             \
+  X(sigwaitinfo, int, (const sigset_t*, siginfo_t*))                                                   \
+  X(sigtimedwait, int, (const sigset_t*, siginfo_t*, const timespec*))                                 \
   X(pthread_mutex_init, int, (pthread_mutex_t*, const pthread_mutexattr_t*))                           \
   X(pthread_mutex_destroy, int, (pthread_mutex_t*))                                                    \
   X(pthread_mutex_lock, int, (pthread_mutex_t*))                                                       \

@@ -9,10 +9,13 @@
 //
 // Refused, with a message in the log: pthread_cancel of a green thread (ENOTSUP). Applied to the
 // whole hub thread, with a warning once: pthread_sigmask in a green thread (the mask belongs to the
-// OS thread all of its hub's green threads share).
+// OS thread all of its hub's green threads share). sigwait, sigwaitinfo and sigtimedwait in a green
+// thread park it on a signalfd.
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include <cstdio>
 
 #include "grove/detail/green.hpp"
+#include "grove/detail/raw_syscall.hpp"
 #include "hook.hpp"
 
 using namespace grove::interpose;
@@ -193,3 +197,77 @@ GROVE_ALIAS(pthread_getspecific, __pthread_getspecific)
 GROVE_ALIAS(pthread_setspecific, __pthread_setspecific)
 GROVE_ALIAS(pthread_once, __pthread_once)
 GROVE_ALIAS(sched_yield, __sched_yield)
+
+// --- sigwait & co. in a green thread: wait on a signalfd, parking only that thread ---------------
+// The signals waited for must be blocked (sigwait's own rule); with green threads the mask is the
+// hub thread's, so the program's pthread_sigmask in any of its threads has done that.
+namespace {
+
+// Like sigtimedwait: the signal number, or -errno (-EAGAIN when the timeout passes).
+int wait_signal(const sigset_t* set, siginfo_t* info, std::int64_t deadline) noexcept {
+  const int fd = static_cast<int>(grove::detail::raw_syscall(SYS_signalfd4, -1, reinterpret_cast<long>(set), 8,
+                                                             SFD_NONBLOCK | SFD_CLOEXEC));
+  if (fd < 0) return fd;
+  int result;
+  for (;;) {
+    signalfd_siginfo si;
+    const long n = grove::detail::raw_syscall(SYS_read, fd, reinterpret_cast<long>(&si), sizeof si);
+    if (n == static_cast<long>(sizeof si)) {
+      if (info) {
+        *info = siginfo_t{};
+        info->si_signo = static_cast<int>(si.ssi_signo);
+        info->si_errno = si.ssi_errno;
+        info->si_code = si.ssi_code;
+        info->si_pid = static_cast<pid_t>(si.ssi_pid);
+        info->si_uid = si.ssi_uid;
+        info->si_status = si.ssi_status;
+        info->si_value.sival_ptr = reinterpret_cast<void*>(si.ssi_ptr);
+      }
+      result = static_cast<int>(si.ssi_signo);
+      break;
+    }
+    if (n != -EAGAIN) {
+      result = n < 0 ? static_cast<int>(n) : -EIO;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int w = grove::nothrow::wait_any_fd(&p, 1, deadline);
+    if (w < 0) {
+      result = w;
+      break;
+    }
+  }
+  grove::detail::raw_syscall(SYS_close, fd);
+  return result;
+}
+
+bool green_wait() noexcept {
+  real::ensure_resolved();
+  return green::on() && green::here() && green::self();
+}
+
+}  // namespace
+
+extern "C" {
+
+int sigwait(const sigset_t* set, int* sig) {
+  if (!green_wait()) return real::sigwait(set, sig);
+  const int r = wait_signal(set, nullptr, INT64_MAX);
+  if (r < 0) return -r;
+  *sig = r;
+  return 0;
+}
+
+int sigwaitinfo(const sigset_t* set, siginfo_t* info) {
+  if (!green_wait()) return real::sigwaitinfo(set, info);
+  return ret<int>(wait_signal(set, info, INT64_MAX));
+}
+
+int sigtimedwait(const sigset_t* set, siginfo_t* info, const timespec* timeout) {
+  if (!green_wait() || !timeout) return timeout ? real::sigtimedwait(set, info, timeout) : sigwaitinfo(set, info);
+  if (timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000) return ret<int>(-EINVAL);
+  const std::int64_t ns = std::int64_t{timeout->tv_sec} * 1'000'000'000 + timeout->tv_nsec;
+  return ret<int>(wait_signal(set, info, grove::nothrow::deadline_after_ns(ns)));
+}
+
+}  // extern "C"

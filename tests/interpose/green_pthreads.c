@@ -193,6 +193,22 @@ static void* blocked_read(void* arg) {
   ssize_t r = read(sp[0], &c, 1);
   return (void*)(intptr_t)(r == -1 && errno == EINTR);
 }
+static volatile int ticks = 0, stop_ticking = 0;
+static void* ticker(void* arg) {
+  (void)arg;
+  while (!stop_ticking) {
+    usleep(2000);
+    ticks++;
+  }
+  return NULL;
+}
+static void* signal_thread(void* arg) {
+  sigset_t* set = arg;
+  int sig = 0;
+  int before = ticks;
+  int r = sigwait(set, &sig);
+  return (void*)(intptr_t)(r == 0 && sig == SIGUSR2 && ticks > before);
+}
 static void* sleeper(void* arg) {
   (void)arg;
   sleep(1);
@@ -401,6 +417,20 @@ int main(void) {
   pthread_join(t[0], &r);
   printf("the signalled thread's read: EINTR %ld\n", (long)(intptr_t)r);
   show("pthread_kill signal 0", pthread_kill(pthread_self(), 0));
+
+  sigset_t usr2;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+  pthread_t tick;
+  pthread_create(&tick, NULL, ticker, NULL);
+  pthread_create(&t[0], NULL, signal_thread, &usr2);
+  usleep(30000);
+  kill(getpid(), SIGUSR2);
+  pthread_join(t[0], &r);
+  stop_ticking = 1;
+  pthread_join(tick, NULL);
+  printf("sigwait got SIGUSR2 while other threads ran: %ld\n", (long)(intptr_t)r);
 
   static pthread_t many[1000];
   for (int i = 0; i < 1000; ++i) pthread_create(&many[i], NULL, sleeper, NULL);
