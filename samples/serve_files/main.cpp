@@ -12,6 +12,8 @@
 // The test hooks (--delay-ms, --fail-first, --reset-first, --chunked, /redirect?to=PATH) exist so
 // the downloaders' tests and the demo can make concurrency, retries and parsing visible.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +41,7 @@ struct Config {
   int fail_first = 0;
   int reset_first = 0;
   bool chunked = false;
+  bool log_connections = false;
 };
 
 // How many requests each path has seen: the fault hooks act on the first N of every path.
@@ -311,6 +314,7 @@ int main(int argc, char** argv) {
                  "test hook: reset the connection without answering the first N requests of each path")
       ->check(CLI::Range(0, 1000000));
   app.add_flag("--chunked", cfg.chunked, "test hook: send files with Transfer-Encoding: chunked");
+  app.add_flag("--log-connections", cfg.log_connections, "test hook: print 'connection N' for every accepted connection");
   app.footer("Also test hooks: GET /redirect?to=PATH answers 302 with Location: PATH; /redirect-loop redirects to itself.");
   try {
     app.parse(argc, argv);
@@ -342,6 +346,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "serve_files: accept: %s\n", e.what());
       grove::sleep(std::chrono::milliseconds(50));
       continue;
+    }
+    // A response goes out in pieces (head, then the body): without TCP_NODELAY, Nagle holds the
+    // last piece until the client's delayed ACK (40 ms) on a kept-alive connection.
+    const int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (cfg.log_connections) {
+      static unsigned long accepted = 0;
+      std::printf("connection %lu\n", ++accepted);
+      std::fflush(stdout);
     }
     grove::spawn([c, &cfg] { serve_connection(c, cfg); });
   }
