@@ -3,7 +3,7 @@
 #
 #   test_samples.sh BUILD_SAMPLES_DIR CASE [FETCHER]
 #
-# CASE: integrity, retries, timeout, concurrency, chunked_redirect, bad_input (with FETCHER =
+# CASE: integrity, keepalive, retries, timeout, concurrency, chunked_redirect, bad_input (with FETCHER =
 # fetch_curl or fetch), serve_files, echo. Every command runs under `timeout`; servers are waited
 # for by polling their "listening on" line, never by sleeping a fixed time.
 set -euo pipefail
@@ -106,6 +106,17 @@ case "$case_" in
     grep -qi "FAILED.*time" "$work/log" || fail "no timeout reported: $(cat "$work/log")"
     [ "$ms" -lt 2500 ] || fail "took $ms ms with --timeout 1"
     [ -z "$(ls -A "$work/out")" ] || fail "partial file left: $(ls -A "$work/out")"
+    ;;
+  keepalive)
+    # Connections are reused: 60 downloads, 4 at a time, need at most 4 connections.
+    make_files 60
+    start_server serve_files --log-connections "$work/root"
+    urls 60 /
+    fetch -q -c 4 -i "$work/urls" -o "$work/out" || fail "$fetcher exited $?"
+    same_files
+    n=$(grep -c '^connection ' "$work/serve_files.out" || true)
+    echo "60 downloads, -c 4: $n connections"
+    [ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "$n connections for 60 downloads at -c 4 (want 1 to 4: keep-alive)"
     ;;
   concurrency)
     make_files 100

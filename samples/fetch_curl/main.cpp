@@ -11,6 +11,10 @@
 // Per URL: up to 1 + --retries attempts, with exponential backoff after connection errors,
 // timeouts and 5xx answers; 4xx and bad URLs fail at once. A failure is reported and the others
 // carry on. Bodies go to a temporary file renamed into place when complete.
+//
+// Easy handles are reused, as libcurl advises: each keeps its connection cache (and the wake-up
+// socket pair of the multi handle curl_easy_perform() makes inside it), so the next download from
+// the same server goes out on a kept-alive connection instead of a new one.
 #include <curl/curl.h>
 
 #include "../common/fetch_common.hpp"
@@ -40,6 +44,38 @@ std::size_t on_data(char* p, std::size_t one, std::size_t n, void* arg) {
   return len;
 }
 
+// Idle easy handles, at most one per greenlet of the pool. take() and give() never block, so a
+// plain vector is safe among greenlets of one thread.
+class Handles {
+ public:
+  Handles() = default;
+  Handles(const Handles&) = delete;
+  Handles& operator=(const Handles&) = delete;
+  ~Handles() {
+    for (CURL* h : idle_) curl_easy_cleanup(h);
+  }
+  CURL* take() {
+    if (idle_.empty()) {
+      CURL* h = curl_easy_init();
+      if (!h) throw std::runtime_error("curl_easy_init failed");
+      return h;
+    }
+    CURL* h = idle_.back();
+    idle_.pop_back();
+    return h;
+  }
+  void give(CURL* h) noexcept {
+    try {
+      idle_.push_back(h);
+    } catch (...) {
+      curl_easy_cleanup(h);
+    }
+  }
+
+ private:
+  std::vector<CURL*> idle_;
+};
+
 // Errors worth another attempt: the network, not the request, was the problem.
 bool retryable(CURLcode rc) {
   switch (rc) {
@@ -56,12 +92,19 @@ bool retryable(CURLcode rc) {
   }
 }
 
-void download(const std::string& url, const Options& o, Progress& progress) {
+// Bigger reads than curl's 16 KiB default, as the curl tool does: fewer recv calls per body.
+constexpr long kBufferSize = 256 * 1024;
+
+void download(const std::string& url, const Options& o, Progress& progress, Handles& handles) {
   std::string why;
   try {
     OutputFile out(o.out_dir, url);
-    CURL* h = curl_easy_init();
-    if (!h) throw std::runtime_error("curl_easy_init failed");
+    struct Lease {
+      Handles& from;
+      CURL* h;
+      ~Lease() { from.give(h); }
+    } lease{handles, handles.take()};
+    CURL* h = lease.h;
     char errbuf[CURL_ERROR_SIZE];
     int attempts = 0;
     for (int attempt = 0;; ++attempt) {
@@ -72,7 +115,7 @@ void download(const std::string& url, const Options& o, Progress& progress) {
       }
       Sink sink{&out, &progress};
       errbuf[0] = '\0';
-      curl_easy_reset(h);  // keeps the connection cache: a retry may reuse the connection
+      curl_easy_reset(h);  // keeps the connection cache: the next download may reuse a connection
       curl_easy_setopt(h, CURLOPT_URL, url.c_str());
       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
       curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
@@ -82,12 +125,12 @@ void download(const std::string& url, const Options& o, Progress& progress) {
       curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
       curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_s * 1000));
       curl_easy_setopt(h, CURLOPT_USERAGENT, "grove-fetch_curl/0.1");
+      curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kBufferSize);
       const CURLcode rc = curl_easy_perform(h);
       long status = 0;
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
       const bool last = attempt >= o.retries;
       if (rc == CURLE_OK && status >= 200 && status < 300) {
-        curl_easy_cleanup(h);
         out.commit();
         progress.ok(url, sink.size, attempt + 1);
         return;
@@ -100,7 +143,6 @@ void download(const std::string& url, const Options& o, Progress& progress) {
         if (status < 500 || last) break;
       }
     }
-    curl_easy_cleanup(h);
     if (attempts > 1) why += " (" + std::to_string(attempts) + " attempts)";
   } catch (const std::exception& e) {
     why = e.what();
@@ -121,8 +163,10 @@ int main(int argc, char** argv) {
   }
   Progress progress(o.urls.size(), o.quiet);
   {
+    Handles handles;
     grove::Pool pool(static_cast<std::size_t>(o.concurrency));
-    for (const std::string& url : o.urls) pool.spawn([&url, &o, &progress] { download(url, o, progress); });
+    for (const std::string& url : o.urls)
+      pool.spawn([&url, &o, &progress, &handles] { download(url, o, progress, handles); });
     pool.join();
   }
   curl_global_cleanup();
