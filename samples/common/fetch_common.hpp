@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -114,7 +115,8 @@ inline std::string file_name_for(const std::string& url) {
 
 // Where a body goes: a temporary file next to the target, renamed into place only when the
 // download is complete — so a file that exists under its real name is always whole. With no
-// output directory it counts bytes and discards them.
+// output directory it counts bytes and discards them. Small pieces (libcurl hands over 16 KiB at
+// a time) are gathered into 64 KiB writes; a piece as big as that is written at once.
 class OutputFile {
  public:
   OutputFile(const std::string& dir, const std::string& url) {
@@ -131,25 +133,25 @@ class OutputFile {
   // false on a write error (error() says which).
   bool write(const char* p, std::size_t n) {
     if (fd_ < 0) return true;
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        error_ = "write " + temp_ + ": " + std::strerror(errno);
-        return false;
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
+    if (used_ + n <= kBuffer && n < kBuffer) {
+      if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+      std::memcpy(buffer_.get() + used_, p, n);
+      used_ += n;
+      return true;
     }
-    return true;
+    if (!flush()) return false;
+    if (n < kBuffer) return write(p, n);
+    return write_all(p, n);
   }
   // Empties the file for another attempt.
   void reset() {
+    used_ = 0;
     if (fd_ >= 0 && (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0))
       throw std::runtime_error("truncate " + temp_ + ": " + std::strerror(errno));
   }
   void commit() {
     if (fd_ < 0) return;
+    if (!flush()) throw std::runtime_error("cannot save " + target_ + ": " + error_);
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0 || ::rename(temp_.c_str(), target_.c_str()) != 0) {
@@ -167,8 +169,31 @@ class OutputFile {
   const std::string& error() const noexcept { return error_; }
 
  private:
+  static constexpr std::size_t kBuffer = 64 * 1024;
+
+  bool flush() {
+    const std::size_t n = used_;
+    used_ = 0;
+    return n == 0 || write_all(buffer_.get(), n);
+  }
+  bool write_all(const char* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t w = ::write(fd_, p, n);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        error_ = "write " + temp_ + ": " + std::strerror(errno);
+        return false;
+      }
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  }
+
   int fd_ = -1;
   std::string temp_, target_, error_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t used_ = 0;
 };
 
 inline std::string human_bytes(double b) {
