@@ -1,5 +1,7 @@
-// The Go peer for P6: download every URL listed on stdin with net/http, N at a time, bodies
-// discarded; prints the wall time in seconds. Standard library only.
+// The Go peer for P6: download every URL listed on stdin with net/http, N at a time.
+//   fetch_go N [DIR] <urls
+// Bodies go to DIR/<last path segment> when DIR is given, else they are discarded. Prints the
+// wall time of the downloads in seconds (the bench times the whole process). Standard library only.
 package main
 
 import (
@@ -8,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -15,6 +18,10 @@ import (
 
 func main() {
 	n, _ := strconv.Atoi(os.Args[1])
+	dir := ""
+	if len(os.Args) > 2 {
+		dir = os.Args[2]
+	}
 	var urls []string
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
@@ -33,7 +40,7 @@ func main() {
 			for u := range jobs {
 				resp, err := client.Get(u)
 				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
+					err = save(resp.Body, dir, u)
 					resp.Body.Close()
 				}
 				if err != nil || resp.StatusCode != 200 {
@@ -54,4 +61,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%d failed\n", failed)
 		os.Exit(1)
 	}
+}
+
+// save copies a body to dir/<last segment of u>, or discards it when dir is empty.
+func save(body io.Reader, dir, u string) error {
+	if dir == "" {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	}
+	f, err := os.Create(path.Join(dir, path.Base(u)))
+	if err != nil {
+		return err
+	}
+	if _, err = io.Copy(f, body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
