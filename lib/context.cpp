@@ -6,7 +6,7 @@
 
 namespace grove::detail {
 
-thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec"))) = {};
+constinit thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec"))) = {};
 
 namespace {
 

@@ -47,7 +47,7 @@ struct ThreadContext {
   void* static_host;    // dns_c.cpp: storage behind gethostbyname() & co.
 };
 
-extern thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
+extern constinit thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
 
 // Runs fn(arg) when the thread exits, after the teardowns registered later and before the hub
 // is deleted. Registering the same (fn, arg) again does nothing. At most a handful per thread

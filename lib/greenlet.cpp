@@ -30,9 +30,16 @@ struct EhGlobals {
 
 EhGlobals* eh_globals() noexcept { return reinterpret_cast<EhGlobals*>(__cxa_get_globals()); }
 
+// The greenlet switched away from has died: its stack goes back to the pool. Out of line, so the
+// switch path keeps a small frame.
+[[gnu::noinline, gnu::cold]] void release_dying_stack() noexcept {
+  Hub* hub = Hub::get_if();
+  hub->stacks().release(std::exchange(hub->dying_stack(), Stack{}));
+}
+
 // Runs in the greenlet that was just switched to, on its own stack. `t.data` is the greenlet
 // that switched away (its context is saved here), or null when that one died.
-void on_arrival(Hub* hub, ctx::transfer_t t, [[maybe_unused]] GreenletCore* self) noexcept {
+void on_arrival(ctx::transfer_t t, [[maybe_unused]] GreenletCore* self) noexcept {
   auto* prev = static_cast<GreenletCore*>(t.data);
 #if GROVE_ASAN
   const void* prev_bottom = nullptr;
@@ -43,27 +50,24 @@ void on_arrival(Hub* hub, ctx::transfer_t t, [[maybe_unused]] GreenletCore* self
     prev->asan_size = prev_size;
   }
 #endif
-  if (prev)
+  if (prev) [[likely]]
     prev->fctx = t.fctx;
   else
-    hub->stacks().release(std::exchange(hub->dying_stack(), Stack{}));
+    release_dying_stack();
 }
 
 void entry(ctx::transfer_t t) noexcept {
   Hub* hub = Hub::get_if();
   GreenletCore* self = hub->current();
-  on_arrival(hub, t, self);
+  on_arrival(t, self);
   if (self->is_hub) hub->loop();
   run_and_exit(self);
 }
 
 // The thread's exception record and errno become `to`'s (both per thread natively; here per
-// greenlet). Their addresses never move for the thread's life: fetched once per hub.
+// greenlet). Their addresses never move for the thread's life: fetched once per hub, when its
+// root greenlet is made (learn_thread_state).
 void swap_thread_state(Hub* hub, GreenletCore* from, GreenletCore* to) noexcept {
-  if (!hub->eh_globals) [[unlikely]] {
-    hub->eh_globals = eh_globals();
-    hub->errno_location = &errno;
-  }
   auto* eh = static_cast<EhGlobals*>(hub->eh_globals);
   int* err = hub->errno_location;
   if (from) {
@@ -77,6 +81,11 @@ void swap_thread_state(Hub* hub, GreenletCore* from, GreenletCore* to) noexcept 
 }
 
 }  // namespace
+
+void learn_thread_state(Hub* hub) noexcept {
+  hub->eh_globals = eh_globals();
+  hub->errno_location = &errno;
+}
 
 void prepare_context(GreenletCore* g) {
   g->stack = g->hub->stacks().acquire(g->stack_size);
@@ -95,7 +104,12 @@ void switch_to(GreenletCore* from, GreenletCore* to) noexcept {
   __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->asan_bottom, to->asan_size);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(std::exchange(to->fctx, nullptr), from);
-  on_arrival(hub, t, from);
+  on_arrival(t, from);
+}
+
+void switch_to_then_check(GreenletCore* from, GreenletCore* to) {
+  switch_to(from, to);
+  if (from->kill_pending || from->timeouts) [[unlikely]] raise_pending(from);
 }
 
 void switch_away_dead(GreenletCore* to) noexcept {

@@ -102,9 +102,17 @@ struct GreenletCore {
 // Switch from `from` (the running greenlet) to `to`, which has a context: it ran before, or
 // prepare_context() gave it one. Returns when some greenlet switches back to `from`.
 void switch_to(GreenletCore* from, GreenletCore* to) noexcept;
+// switch_to() for a yield: back in `from`, raises a pending kill or an expired Timeout scope
+// there (raise_pending). One function, so that yield() ends in a tail call.
+void switch_to_then_check(GreenletCore* from, GreenletCore* to);
+// Throws GreenletExit if `g` was killed, TimeoutError if its innermost Timeout scope expired.
+void raise_pending(const GreenletCore* g);
 // The running greenlet has finished and left its stack in hub->dying_stack(): switch to `to`,
 // which releases that stack once it runs on its own.
 [[noreturn]] void switch_away_dead(GreenletCore* to) noexcept;
+// Where this thread keeps its exception record and errno, for the switch path to swap them.
+// Called on the hub's thread when its root greenlet is made.
+void learn_thread_state(Hub* hub) noexcept;
 // Gives a greenlet that never ran a stack and an initial context. Throws std::system_error.
 void prepare_context(GreenletCore* g);
 

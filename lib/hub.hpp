@@ -82,6 +82,19 @@ class Hub {
     }
     switch_to(self, next);
   }
+  // Takes the next greenlet to run off the ready queue (the hub greenlet when the batch is
+  // spent or the queue empty); the caller switches to it.
+  GreenletCore* pick_next() noexcept {
+    if (head_ && budget_ > 0) [[likely]] {
+      GreenletCore* g = head_;
+      if (g->started) {
+        --budget_;
+        unqueue(g);
+        return g;
+      }
+    }
+    return pick_next_slow();
+  }
   // The running greenlet has finished; its scheduler reference is dropped here.
   [[noreturn]] void exit_current() noexcept;
   // Body of the hub greenlet (never returns).
@@ -146,17 +159,6 @@ class Hub {
 
  private:
   static Hub& create();
-  GreenletCore* pick_next() noexcept {
-    if (head_ && budget_ > 0) [[likely]] {
-      GreenletCore* g = head_;
-      if (g->started) {
-        --budget_;
-        unqueue(g);
-        return g;
-      }
-    }
-    return pick_next_slow();
-  }
   GreenletCore* pick_next_slow() noexcept;
   bool claim_fd(int fd, FdRecord& r) noexcept;
   int register_fd(int fd, FdRecord& r) noexcept;

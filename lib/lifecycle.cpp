@@ -79,6 +79,7 @@ std::int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
 }
 
 GreenletCore* make_root(Hub* hub) {
+  learn_thread_state(hub);
   GreenletCore* g = allocate(hub, 0, 1);
   g->is_root = true;
   g->started = true;

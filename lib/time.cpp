@@ -42,26 +42,27 @@ void throw_scope_timeout(const GreenletCore* g) {
   throw TimeoutError(first, msg);
 }
 
-}  // namespace detail
-
-namespace {
-
 // A yield is a blocking call like any other: a kill or an expired Timeout is raised there, so a
 // loop that only yields can still be stopped.
-void raise_pending(const detail::GreenletCore* self) {
+void raise_pending(const GreenletCore* self) {
   if (self->kill_pending) throw GreenletExit{};
-  if (self->timeouts && detail::now_ns() >= detail::scope_deadline(self)) detail::throw_scope_timeout(self);
+  if (self->timeouts && now_ns() >= scope_deadline(self)) throw_scope_timeout(self);
 }
 
-}  // namespace
+}  // namespace detail
 
 void yield() {
   detail::Hub& hub = detail::Hub::get();
   detail::GreenletCore* self = hub.current();
-  raise_pending(self);
+  if (self->kill_pending || self->timeouts) [[unlikely]] detail::raise_pending(self);
   hub.make_ready(self);
-  hub.reschedule();
-  raise_pending(self);
+  detail::GreenletCore* next = hub.pick_next();
+  if (next == self) {
+    self->state = detail::State::running;
+    return;
+  }
+  // The check after the switch is in there: a tail call here keeps the switch path short.
+  detail::switch_to_then_check(self, next);
 }
 
 void sleep(Duration d) {
