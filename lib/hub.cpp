@@ -54,6 +54,7 @@
 #include <mutex>
 #include <new>
 #include <pthread.h>
+#include <unistd.h>
 #include <system_error>
 #include <utility>
 
@@ -100,6 +101,8 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   root_ = make_root(this);
   hub_g_ = make_hub_greenlet(this);
   current_ = root_;
+  watch.tid = ::gettid();
+  watch.came_back(now_ns());
   install_overflow_handler();
   join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
@@ -160,6 +163,7 @@ void Hub::disown(GreenletCore* g) noexcept {
 
 void Hub::loop() noexcept {
   for (;;) {
+    watch.came_back(now_ns());
     bool posted = run_posted();
     std::int64_t timeout;
     // A handler that ran since the last look must not wait for the next event to be noticed.
@@ -177,6 +181,7 @@ void Hub::loop() noexcept {
       // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
       // ran before is seen by the check below. Same thread: a compiler fence orders the two.
       tl_ctx.hub_sleeping = 1;
+      watch.asleep.store(true, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       if (tl_ctx.signals != 0) timeout = 0;
       try {
@@ -185,6 +190,8 @@ void Hub::loop() noexcept {
         GROVE_FATAL("%s", e.what());
       }
       tl_ctx.hub_sleeping = 0;
+      watch.came_back(now_ns());
+      watch.asleep.store(false, std::memory_order_relaxed);
       run_posted();
     }
     deliver_signals();
