@@ -80,6 +80,8 @@ void dump_one(std::string& text, const GreenletCore* g, const GreenletCore* runn
 
 }  // namespace
 
+void write_dump_text(const std::string& text) { write_out(stderr, text); }
+
 std::string format_duration(std::int64_t ns) {
   char buf[32];
   if (ns < 0) ns = 0;

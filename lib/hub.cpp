@@ -60,6 +60,7 @@
 
 #include "assert.hpp"
 #include "log.hpp"
+#include "monitor.hpp"
 #include "sys.hpp"
 
 namespace grove::detail {
@@ -94,6 +95,7 @@ Hub& Hub::create() {
   auto h = std::make_unique<Hub>();
   tl_ctx.hub = h.release();
   own_hub_at_thread_exit();
+  start_watch_if_asked();
   return *tl_ctx.hub;
 }
 
@@ -102,7 +104,7 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   hub_g_ = make_hub_greenlet(this);
   current_ = root_;
   watch.tid = ::gettid();
-  watch.came_back(now_ns());
+  watch.woke(now_ns());
   install_overflow_handler();
   join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
@@ -190,7 +192,7 @@ void Hub::loop() noexcept {
         GROVE_FATAL("%s", e.what());
       }
       tl_ctx.hub_sleeping = 0;
-      watch.came_back(now_ns());
+      watch.woke(now_ns());
       watch.asleep.store(false, std::memory_order_relaxed);
       run_posted();
     }

@@ -14,7 +14,10 @@ namespace grove::log {
 namespace {
 
 Level parse(const char* s) noexcept {
-  if (!s || !*s) return Level::error;
+  if (!s || !*s) {
+    const char* monitor = std::getenv("GROVE_MONITOR");
+    return monitor && *monitor ? Level::warn : Level::error;
+  }
   struct {
     const char* name;
     Level level;
@@ -59,6 +62,15 @@ void write(Level l, const char* fmt, ...) noexcept {
     logger().log(static_cast<spdlog::level::level_enum>(static_cast<int>(l)), "{}", buf);
   } catch (...) {
     std::fprintf(stderr, "grove: %s\n", buf);
+  }
+}
+
+void write_text(Level l, const char* text) noexcept {
+  if (!enabled(l)) return;
+  try {
+    logger().log(static_cast<spdlog::level::level_enum>(static_cast<int>(l)), "{}", text);
+  } catch (...) {
+    std::fprintf(stderr, "grove: %s\n", text);
   }
 }
 

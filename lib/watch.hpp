@@ -39,7 +39,18 @@ struct HubWatch {
   std::atomic<std::uint64_t> real_call_greenlet{0};  // its id
   std::atomic<char> real_call_name[48] = {};         // its name, cut (written under the seqlock)
 
+  // The longest time between two turns, sleeps in the poller left out, since the monitor last
+  // took it (exchange with 0): how long a hub that came back was held, to the loop's clock.
+  std::atomic<std::int64_t> longest_gap{0};
+
+  // At the top of the loop: the greenlets have run since the last turn.
   void came_back(std::int64_t now) noexcept {
+    const std::int64_t gap = now - turn_ns.load(std::memory_order_relaxed);
+    if (gap > longest_gap.load(std::memory_order_relaxed)) longest_gap.store(gap, std::memory_order_relaxed);
+    woke(now);
+  }
+  // After the poller's wait: a turn, but the time asleep held nobody.
+  void woke(std::int64_t now) noexcept {
     turns.store(turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     turn_ns.store(now, std::memory_order_relaxed);
   }
