@@ -307,10 +307,9 @@ void start_thread() noexcept {
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
   try {
-    std::thread([fd] {
-      ::pthread_setname_np(::pthread_self(), "grove-watch");
-      Watch(fd).run();
-    }).detach();
+    std::thread t([fd] { Watch(fd).run(); });
+    ::pthread_setname_np(t.native_handle(), "grove-watch");  // named before anyone can look
+    t.detach();
     g_wake_fd.store(fd, std::memory_order_release);
     if (g_dump_requests.load() != 0) {  // a signal that came before the thread: serve it now
       const std::uint64_t one = 1;
