@@ -107,11 +107,16 @@ struct Look {
   char real_name[48];
 };
 
-std::vector<Look> look_at_hubs() {
-  std::vector<Look> looks;
+// take_gaps: this look is the monitor's, which takes each hub's longest gap since its last look.
+std::vector<Look> look_at_hubs(bool take_gaps) {
+  struct Arg {
+    std::vector<Look> looks;
+    bool take_gaps;
+  } arg{{}, take_gaps};
   Hub::for_each_hub(
-      [](Hub& h, void* arg) {
-        auto& out = *static_cast<std::vector<Look>*>(arg);
+      [](Hub& h, void* p) {
+        auto& a = *static_cast<Arg*>(p);
+        auto& out = a.looks;
         HubWatch& w = h.watch;
         Look l{};
         l.hub = &h;
@@ -119,7 +124,7 @@ std::vector<Look> look_at_hubs() {
         l.turns = w.turns.load(std::memory_order_relaxed);
         l.turn_ns = w.turn_ns.load(std::memory_order_relaxed);
         l.asleep = w.asleep.load(std::memory_order_relaxed);
-        l.longest_gap = w.longest_gap.exchange(0, std::memory_order_relaxed);
+        l.longest_gap = a.take_gaps ? w.longest_gap.exchange(0, std::memory_order_relaxed) : 0;
         const std::uint32_t seq = w.real_call_seq.load(std::memory_order_acquire);
         if (!(seq & 1)) {
           l.real_call = w.real_call.load(std::memory_order_relaxed);
@@ -136,8 +141,8 @@ std::vector<Look> look_at_hubs() {
         } catch (...) {
         }
       },
-      &looks);
-  return looks;
+      &arg);
+  return std::move(arg.looks);
 }
 
 std::string greenlet_words(std::uint64_t id, const std::string& name) {
@@ -204,7 +209,7 @@ void Watch::serve_dump_requests(std::int64_t now) {
   if (requests == dumps_seen_) return;
   dumps_seen_ = requests;
   static const std::string why = "on " + signal_name(g_dump_signal);
-  dump_pending_ = look_at_hubs();
+  dump_pending_ = look_at_hubs(false);
   dump_asked_at_ = now;
   if (post_dumps(why.c_str()) == 0) {
     write_dump_text("grove: " + signal_name(g_dump_signal) + " received, but no hub exists now: nothing to dump\n");
@@ -216,7 +221,7 @@ void Watch::check_dump_stragglers(std::int64_t now) {
   if (dump_pending_.empty() || now - dump_asked_at_ < kDumpPatience) return;
   const std::vector<Look> pending = std::move(dump_pending_);
   dump_pending_.clear();
-  for (const Look& l : look_at_hubs()) {
+  for (const Look& l : look_at_hubs(false)) {
     for (const Look& p : pending) {
       if (p.hub != l.hub || p.tid != l.tid || l.asleep || l.turns != p.turns) continue;
       std::string who;
@@ -260,7 +265,7 @@ std::string Watch::what_holds(const Look& l, std::string& who) {
 }
 
 void Watch::check_hubs(std::int64_t now) {
-  const std::vector<Look> looks = look_at_hubs();
+  const std::vector<Look> looks = look_at_hubs(true);
   std::vector<Held> next;
   next.reserve(looks.size());
   for (const Look& l : looks) {
