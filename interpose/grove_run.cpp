@@ -1,4 +1,5 @@
-// grove-run [--log=LEVEL] [--disable] [--dump-signal=SIG] [--monitor=DURATION] [--] program [args...]
+// grove-run [--log=LEVEL] [--green-threads] [--disable] [--dump-signal=SIG] [--monitor=DURATION] [--]
+//           program [args...]
 //
 // Runs an unmodified program with grove's interposer preloaded: prepends libgrove_preload.so to
 // LD_PRELOAD, sets the GROVE_* variables, and execs the program (so exit codes and signals are
@@ -18,8 +19,11 @@ namespace {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: grove-run [--log=LEVEL] [--disable] [--dump-signal=SIG] [--monitor=DURATION] [--] program [args...]\n"
+               "usage: grove-run [--log=LEVEL] [--green-threads] [--disable] [--dump-signal=SIG] [--monitor=DURATION]\n"
+               "                 [--] program [args...]\n"
                "  --log=LEVEL         grove's log level: trace, debug, info, warn, error, off (GROVE_LOG)\n"
+               "  --green-threads     the program's threads become greenlets of its main thread's hub\n"
+               "                      (GROVE_GREEN_THREADS=1)\n"
                "  --disable           load the interposer as a pure pass-through (GROVE_DISABLE=1)\n"
                "  --dump-signal=SIG   on signal SIG (USR2, QUIT…) list every greenlet with its stack on stderr\n"
                "                      (GROVE_DUMP_SIGNAL)\n"
@@ -102,6 +106,8 @@ int main(int argc, char** argv) {
     }
     if (a == "--disable") {
       ::setenv("GROVE_DISABLE", "1", 1);
+    } else if (a == "--green-threads") {
+      ::setenv("GROVE_GREEN_THREADS", "1", 1);
     } else if (a.rfind("--log=", 0) == 0 || a == "--log") {
       std::string level = a == "--log" ? (i + 1 < argc ? argv[++i] : "") : a.substr(6);
       if (!valid_level(level)) {

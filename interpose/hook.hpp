@@ -35,4 +35,4 @@ inline T ret(long r) noexcept {
 
 // Exports the hook `name` under the symbol `other` as well (same function, same address).
 #define GROVE_ALIAS(name, other) \
-  extern "C" __typeof__(name) other __attribute__((alias(#name), visibility("default")));
+  extern "C" __typeof__(name) other __attribute__((alias(#name), copy(name), visibility("default")));

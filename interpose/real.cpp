@@ -1,6 +1,7 @@
 #include "real.hpp"
 
 #include "grove/detail/libc_resolver.hpp"
+#include "grove/detail/raw_syscall.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -22,9 +23,15 @@ namespace grove::interpose::real {
 namespace {
 
 // Raw-syscall stand-ins, used until dlsym has answered (and if it never does).
+// libc's convention (-1 and errno) on the raw instruction: libc's syscall(3) is a hook too.
 template <class... A>
 long sc(long nr, A... a) {
-  return ::syscall(nr, a...);
+  const long r = grove::detail::raw_syscall(nr, (long)(a)...);
+  if (r < 0 && r > -4096) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
 }
 
 int f_socket(int d, int t, int p) { return static_cast<int>(sc(SYS_socket, d, t, p)); }
@@ -123,6 +130,9 @@ std::atomic<bool> g_resolved{false};
 #define GROVE_DEFINE_REAL(name, ret, params) ret(*name) params = f_##name;
 GROVE_REAL_FUNCTIONS(GROVE_DEFINE_REAL)
 #undef GROVE_DEFINE_REAL
+#define GROVE_DEFINE_REAL_NULL(name, ret, params) ret(*name) params = nullptr;
+GROVE_REAL_THREAD_FUNCTIONS(GROVE_DEFINE_REAL_NULL)
+#undef GROVE_DEFINE_REAL_NULL
 
 bool disabled = false;
 bool main_hub = false;
@@ -136,6 +146,7 @@ __attribute__((constructor(101))) void resolve_all() {
   main_hub = !disabled && hub && *hub && std::strcmp(hub, "0") != 0;
 #define GROVE_RESOLVE_REAL(name, ret, params) resolve(name, #name);
   GROVE_REAL_FUNCTIONS(GROVE_RESOLVE_REAL)
+  GROVE_REAL_THREAD_FUNCTIONS(GROVE_RESOLVE_REAL)
 #undef GROVE_RESOLVE_REAL
   // grove's resolver runs libc's own functions for nsswitch sources it cannot answer (and frees
   // their lists); under the interposer those names are the hooks, so hand it the originals.

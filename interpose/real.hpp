@@ -9,6 +9,8 @@
 #pragma once
 
 #include <netdb.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,10 +81,75 @@
   X(gethostbyaddr, hostent*, (const void*, socklen_t, int))                                            \
   X(gethostbyaddr_r, int, (const void*, socklen_t, int, hostent*, char*, size_t, hostent**, int*))
 
+// Green threads (threads.cpp, sync.cpp, c11.cpp, futex.cpp): glibc's own, for the calls and
+// objects green threads leave to it. No raw stand-ins: null until resolved (ensure_resolved()).
+#define GROVE_REAL_THREAD_FUNCTIONS(X)                                                                 \
+  X(pthread_create, int, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))                 \
+  X(pthread_join, int, (pthread_t, void**))                                                            \
+  X(pthread_tryjoin_np, int, (pthread_t, void**))                                                      \
+  X(pthread_timedjoin_np, int, (pthread_t, void**, const timespec*))                                   \
+  X(pthread_clockjoin_np, int, (pthread_t, void**, clockid_t, const timespec*))                        \
+  X(pthread_detach, int, (pthread_t))                                                                  \
+  X(pthread_exit, void, (void*))                                                                       \
+  X(pthread_self, pthread_t, ())                                                                       \
+  X(pthread_once, int, (pthread_once_t*, void (*)()))                                                  \
+  X(pthread_getattr_np, int, (pthread_t, pthread_attr_t*))                                             \
+  X(pthread_setname_np, int, (pthread_t, const char*))                                                 \
+  X(pthread_getname_np, int, (pthread_t, char*, size_t))                                               \
+  X(pthread_key_create, int, (pthread_key_t*, void (*)(void*)))                                        \
+  X(pthread_key_delete, int, (pthread_key_t))                                                          \
+  X(pthread_getspecific, void*, (pthread_key_t))                                                       \
+  X(pthread_setspecific, int, (pthread_key_t, const void*))                                            \
+  X(pthread_kill, int, (pthread_t, int))                                                               \
+  X(pthread_cancel, int, (pthread_t))                                                                  \
+  X(pthread_sigmask, int, (int, const sigset_t*, sigset_t*))                                           \
+  X(sched_yield, int, ())                                                                              \
+  X(pthread_mutex_init, int, (pthread_mutex_t*, const pthread_mutexattr_t*))                           \
+  X(pthread_mutex_destroy, int, (pthread_mutex_t*))                                                    \
+  X(pthread_mutex_lock, int, (pthread_mutex_t*))                                                       \
+  X(pthread_mutex_trylock, int, (pthread_mutex_t*))                                                    \
+  X(pthread_mutex_timedlock, int, (pthread_mutex_t*, const timespec*))                                 \
+  X(pthread_mutex_clocklock, int, (pthread_mutex_t*, clockid_t, const timespec*))                      \
+  X(pthread_mutex_unlock, int, (pthread_mutex_t*))                                                     \
+  X(pthread_cond_init, int, (pthread_cond_t*, const pthread_condattr_t*))                              \
+  X(pthread_cond_destroy, int, (pthread_cond_t*))                                                      \
+  X(pthread_cond_wait, int, (pthread_cond_t*, pthread_mutex_t*))                                       \
+  X(pthread_cond_timedwait, int, (pthread_cond_t*, pthread_mutex_t*, const timespec*))                 \
+  X(pthread_cond_clockwait, int, (pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*))      \
+  X(pthread_cond_signal, int, (pthread_cond_t*))                                                       \
+  X(pthread_cond_broadcast, int, (pthread_cond_t*))                                                    \
+  X(pthread_rwlock_init, int, (pthread_rwlock_t*, const pthread_rwlockattr_t*))                        \
+  X(pthread_rwlock_destroy, int, (pthread_rwlock_t*))                                                  \
+  X(pthread_rwlock_rdlock, int, (pthread_rwlock_t*))                                                   \
+  X(pthread_rwlock_tryrdlock, int, (pthread_rwlock_t*))                                                \
+  X(pthread_rwlock_timedrdlock, int, (pthread_rwlock_t*, const timespec*))                             \
+  X(pthread_rwlock_clockrdlock, int, (pthread_rwlock_t*, clockid_t, const timespec*))                  \
+  X(pthread_rwlock_wrlock, int, (pthread_rwlock_t*))                                                   \
+  X(pthread_rwlock_trywrlock, int, (pthread_rwlock_t*))                                                \
+  X(pthread_rwlock_timedwrlock, int, (pthread_rwlock_t*, const timespec*))                             \
+  X(pthread_rwlock_clockwrlock, int, (pthread_rwlock_t*, clockid_t, const timespec*))                  \
+  X(pthread_rwlock_unlock, int, (pthread_rwlock_t*))                                                   \
+  X(pthread_barrier_init, int, (pthread_barrier_t*, const pthread_barrierattr_t*, unsigned))           \
+  X(pthread_barrier_destroy, int, (pthread_barrier_t*))                                                \
+  X(pthread_barrier_wait, int, (pthread_barrier_t*))                                                   \
+  X(pthread_spin_lock, int, (pthread_spinlock_t*))                                                     \
+  X(pthread_spin_trylock, int, (pthread_spinlock_t*))                                                  \
+  X(pthread_spin_unlock, int, (pthread_spinlock_t*))                                                   \
+  X(sem_init, int, (sem_t*, int, unsigned))                                                            \
+  X(sem_destroy, int, (sem_t*))                                                                        \
+  X(sem_wait, int, (sem_t*))                                                                           \
+  X(sem_trywait, int, (sem_t*))                                                                        \
+  X(sem_timedwait, int, (sem_t*, const timespec*))                                                     \
+  X(sem_clockwait, int, (sem_t*, clockid_t, const timespec*))                                          \
+  X(sem_post, int, (sem_t*))                                                                           \
+  X(sem_getvalue, int, (sem_t*, int*))                                                                 \
+  X(syscall, long, (long, long, long, long, long, long, long))
+
 namespace grove::interpose::real {
 
 #define GROVE_DECLARE_REAL(name, ret, params) extern ret(*name) params;
 GROVE_REAL_FUNCTIONS(GROVE_DECLARE_REAL)
+GROVE_REAL_THREAD_FUNCTIONS(GROVE_DECLARE_REAL)
 #undef GROVE_DECLARE_REAL
 
 // GROVE_DISABLE=1: every hook is a pure pass-through.

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "grove/detail/green.hpp"
 #include "hook.hpp"
 
 namespace {
@@ -52,6 +53,10 @@ __attribute__((constructor(102))) void start() {
     const std::string msg = "the interposer is loaded but these calls resolve elsewhere and bypass it: " + names +
                             " (another library loaded earlier defines them)";
     grove::nothrow::log_warning(msg.c_str());
+  }
+  if (grove::green::on()) {
+    grove::green::turn_on();
+    real::main_hub = true;  // green threads are greenlets of the main thread's hub
   }
   if (!real::main_hub) return;
   if (const int r = grove::nothrow::start_hub(); r < 0)

@@ -33,6 +33,9 @@ struct ThreadContext {
   // The hub is in (or about to enter) its poller's wait: a handler must wake it.
   volatile sig_atomic_t hub_sleeping;
 
+  bool own_thread_starting;  // grove starts one of its own threads (OwnThreadStart below)
+  int tid;              // green_thread.cpp: the thread's id, cached (0: not yet; reset by fork)
+  void* key_values;     // green_keys.cpp: pthread key values of the OS thread's own code
   bool altstack;        // stack_guard.cpp: the alternate signal stack is installed
   bool in_libc_lookup;  // resolve_foreign.cpp: this offload worker runs libc's own resolver
   void* root_locals;    // local.cpp: grove::local values of the root and hub greenlets
@@ -50,6 +53,15 @@ extern thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec"
 // is deleted. Registering the same (fn, arg) again does nothing. At most a handful per thread
 // (one per subsystem).
 void at_thread_exit(void (*fn)(void*), void* arg);
+
+// While alive, threads this thread creates are grove's own: never green threads, whatever the
+// interposer's mode (offload workers, hub groups, the monitor).
+struct OwnThreadStart {
+  OwnThreadStart() noexcept { tl_ctx.own_thread_starting = true; }
+  ~OwnThreadStart() { tl_ctx.own_thread_starting = false; }
+  OwnThreadStart(const OwnThreadStart&) = delete;
+  OwnThreadStart& operator=(const OwnThreadStart&) = delete;
+};
 
 // The thread's T kept in field Slot of its context: made on first use, destroyed at thread exit
 // (in reverse order of first use, before the hub).

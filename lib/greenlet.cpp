@@ -3,6 +3,8 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
+#include <cerrno>
+
 #include "hub.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -55,16 +57,23 @@ void entry(ctx::transfer_t t) noexcept {
   run_and_exit(self);
 }
 
-void swap_eh_state(Hub* hub, GreenletCore* from, GreenletCore* to) noexcept {
-  if (!hub->eh_globals) [[unlikely]]
+// The thread's exception record and errno become `to`'s (both per thread natively; here per
+// greenlet). Their addresses never move for the thread's life: fetched once per hub.
+void swap_thread_state(Hub* hub, GreenletCore* from, GreenletCore* to) noexcept {
+  if (!hub->eh_globals) [[unlikely]] {
     hub->eh_globals = eh_globals();
+    hub->errno_location = &errno;
+  }
   auto* eh = static_cast<EhGlobals*>(hub->eh_globals);
+  int* err = hub->errno_location;
   if (from) {
     from->eh_caught = eh->caught;
     from->eh_uncaught = eh->uncaught;
+    from->saved_errno = *err;
   }
   eh->caught = to->eh_caught;
   eh->uncaught = to->eh_uncaught;
+  *err = to->saved_errno;
 }
 
 }  // namespace
@@ -81,7 +90,7 @@ void switch_to(GreenletCore* from, GreenletCore* to) noexcept {
   Hub* hub = from->hub;
   hub->set_current(to);
   to->state = State::running;
-  swap_eh_state(hub, from, to);
+  swap_thread_state(hub, from, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->asan_bottom, to->asan_size);
 #endif
@@ -93,7 +102,7 @@ void switch_away_dead(GreenletCore* to) noexcept {
   Hub* hub = to->hub;
   hub->set_current(to);
   to->state = State::running;
-  swap_eh_state(hub, nullptr, to);
+  swap_thread_state(hub, nullptr, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(nullptr, to->asan_bottom, to->asan_size);
 #endif

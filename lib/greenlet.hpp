@@ -63,13 +63,16 @@ struct GreenletCore {
   int wait_fd = -1;
   std::int64_t park_since = 0;        // the hub loop's last turn before the park (watch.hpp)
   bool interruptible = false;  // this park ends when a signal handler runs (waiter.hpp)
+  bool signal_target = false;  // a signal was sent to this green thread (pthread_kill)
   TimerNode timer;
   std::int64_t park_deadline = kNever;  // the caller's own deadline of the current park
   Timeout* timeouts = nullptr;          // innermost grove::Timeout scope
 
-  // C++ runtime exception state while switched out.
+  // C++ runtime exception state and errno while switched out: each greenlet (each green thread)
+  // has its own, as each thread has natively.
   void* eh_caught = nullptr;
   unsigned int eh_uncaught = 0;
+  int saved_errno = 0;
 
   // Result and joining.
   Body* body = nullptr;
@@ -80,6 +83,8 @@ struct GreenletCore {
 
   // grove::local<T> values and Group memberships (local.cpp); destroyed when the greenlet ends.
   void* locals = nullptr;
+  // The green thread this greenlet runs (green_thread.cpp), if it is one.
+  void* green_thread = nullptr;
 
   int refs = 1;
   std::size_t alloc_align = 0;  // the block was allocated with this alignment

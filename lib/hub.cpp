@@ -58,11 +58,13 @@
 #include <mutex>
 #include <new>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <system_error>
 #include <utility>
 
 #include "assert.hpp"
+#include "grove/detail/green.hpp"
 #include "log.hpp"
 #include "monitor.hpp"
 #include "sys.hpp"
@@ -111,6 +113,7 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   watch.tid = ::gettid();
   watch.woke(now_ns());
   install_overflow_handler();
+  tid_ = static_cast<int>(sys::detail::call(SYS_gettid));
   join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
             StackPool::guard_method() == GuardMethod::guard_install ? "MADV_GUARD_INSTALL" : "mprotect");
@@ -271,16 +274,29 @@ void Hub::report_blocked_forever() noexcept {
 
 // A signal handler ran on this thread (the interposer's trampoline counted it): end the
 // interruptible parks, as the kernel ends a blocking call. Process-directed signals reach one
-// thread, natively too; only that thread's blocked calls see EINTR.
+// thread, natively too; only that thread's blocked calls see EINTR. With green threads, the
+// threads are greenlets: a signal sent to one (pthread_kill) ends its call, any other the main
+// thread's, where a process-directed signal usually lands natively. Without them, the greenlets
+// of a thread share it, and each parked libc call sees the signal.
 void Hub::deliver_signals() noexcept {
   if (tl_ctx.signals == 0) return;
   tl_ctx.signals = 0;
   const bool restart_all = tl_ctx.no_restart == 0;
   tl_ctx.no_restart = 0;
   const Wake cause = restart_all ? Wake::interrupted_restart : Wake::interrupted;
-  for (GreenletCore* g = all_; g; g = g->all_next)
+  auto interrupt = [cause](GreenletCore* g) {
     if (g->is_parked() && g->interruptible) unpark(g, g->park_gen, cause);
-  if (root_->is_parked() && root_->interruptible) unpark(root_, root_->park_gen, cause);
+  };
+  bool targeted = false;
+  for (GreenletCore* g = all_; g; g = g->all_next)
+    if (std::exchange(g->signal_target, false)) {
+      targeted = true;
+      interrupt(g);
+    }
+  if (targeted) return;
+  if (!green::on())
+    for (GreenletCore* g = all_; g; g = g->all_next) interrupt(g);
+  interrupt(root_);
 }
 
 }  // namespace grove::detail

@@ -124,6 +124,9 @@ class Hub {
   void hold_external() noexcept { ++external_; }
   void release_external() noexcept { --external_; }
 
+  // The OS thread's id (for signals sent to one of its green threads).
+  int thread_id() const noexcept { return tid_; }
+
   // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
   void wake_from_signal() noexcept { poller_.notify(); }
 
@@ -149,6 +152,7 @@ class Hub {
   // The C++ runtime's per-thread exception record (__cxa_get_globals), fetched once per hub: it
   // never moves for the thread's life, and the switch path must not pay __tls_get_addr for it.
   void* eh_globals = nullptr;
+  int* errno_location = nullptr;  // likewise &errno
 
  private:
   static Hub& create();
@@ -191,6 +195,7 @@ class Hub {
   TimerHeap timers_;
   Poller poller_;
   std::size_t fd_waiters_ = 0;
+  int tid_ = 0;
   Hub* hubs_next_ = nullptr;  // all live hubs of the process (fd_wait.cpp)
   Hub* hubs_prev_ = nullptr;
   StackPool stacks_;

@@ -312,6 +312,7 @@ void start_thread() noexcept {
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
   try {
+    OwnThreadStart own;  // grove's thread: never a green thread
     std::thread t([fd] { Watch(fd).run(); });
     ::pthread_setname_np(t.native_handle(), "grove-watch");  // named before anyone can look
     t.detach();

@@ -117,6 +117,7 @@ class WorkerPool {
     jobs_.push_back(std::move(p));
     if (jobs_.size() > idle_ && threads_ < max_) {
       try {
+        OwnThreadStart own;  // grove's thread: never a green thread
         std::thread([this] { work(); }).detach();
         ++threads_;
       } catch (const std::system_error& e) {

@@ -1,9 +1,10 @@
 // sys.hpp — the raw system calls grove itself makes.
 //
-// Everything here goes through syscall(2), never through the libc wrapper of the same name: the
-// interposer replaces read, close, epoll_wait & co. in the whole process, and grove must not call
-// back into its own hooks. Each function returns the kernel's result, or -errno on failure, and
-// leaves the thread's errno alone so that nothing the hub does leaks into the program's errno.
+// Everything here is the `syscall` instruction, never a libc wrapper: the interposer replaces
+// read, close, epoll_wait, syscall(3) & co. in the whole process, and grove must not call back into
+// its own hooks. Each function returns the kernel's result, or -errno on failure, and never touches
+// the thread's errno, so nothing the hub does leaks into the program's errno. (x86-64 only, as is
+// grove's context switching.)
 #pragma once
 
 #include <cerrno>
@@ -13,6 +14,10 @@
 #include <ctime>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <type_traits>
+
+#include "grove/detail/raw_syscall.hpp"
 
 struct sockaddr;
 struct epoll_event;
@@ -24,15 +29,17 @@ struct pollfd;
 namespace grove::sys {
 
 namespace detail {
+template <class T>
+inline long arg(T v) noexcept {
+  if constexpr (std::is_pointer_v<T> || std::is_null_pointer_v<T>)
+    return reinterpret_cast<long>(v);
+  else
+    return static_cast<long>(v);
+}
 template <class... A>
 inline long call(long nr, A... args) noexcept {
-  const int saved = errno;
-  long r = ::syscall(nr, args...);
-  if (r == -1) {
-    r = -errno;
-    errno = saved;
-  }
-  return r;
+  static_assert(sizeof...(A) <= 6, "at most six system call arguments");
+  return grove::detail::raw_syscall(nr, arg(args)...);
 }
 }  // namespace detail
 
@@ -116,10 +123,8 @@ inline long mprotect(void* addr, std::size_t len, int prot) noexcept {
 }
 inline long munmap(void* addr, std::size_t len) noexcept { return detail::call(SYS_munmap, addr, len); }
 inline void* mmap(void* addr, std::size_t len, int prot, int flags, int fd, long off) noexcept {
-  const int saved = errno;
-  long r = ::syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-  errno = saved;
-  return reinterpret_cast<void*>(r);  // MAP_FAILED is (void*)-1 either way
+  const long r = detail::call(SYS_mmap, addr, len, prot, flags, fd, off);
+  return r < 0 && r > -4096 ? reinterpret_cast<void*>(-1) : reinterpret_cast<void*>(r);  // MAP_FAILED
 }
 
 }  // namespace grove::sys

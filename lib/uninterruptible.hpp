@@ -7,9 +7,33 @@
 // arrives meanwhile, and restore them afterwards, so the next blocking call delivers them.
 #pragma once
 
+#include <utility>
+
+#include "greenlet.hpp"
 #include "waiter.hpp"
 
 namespace grove::detail {
+
+// Sets aside the running greenlet's pending kill and Timeout scopes for a wait; restores them on
+// exit, so that the next blocking call delivers them.
+class SetAside {
+ public:
+  explicit SetAside(GreenletCore* self) noexcept
+      : self_(self), kill_(std::exchange(self->kill_pending, false)), scopes_(std::exchange(self->timeouts, nullptr)) {}
+  ~SetAside() {
+    self_->kill_pending = self_->kill_pending || kill_;
+    self_->timeouts = scopes_;
+  }
+  SetAside(const SetAside&) = delete;
+  SetAside& operator=(const SetAside&) = delete;
+  // A kill arrived during the wait: keep it for later, and let the next park really park.
+  void note_kill() noexcept { kill_ = kill_ || std::exchange(self_->kill_pending, false); }
+
+ private:
+  GreenletCore* self_;
+  bool kill_;
+  Timeout* scopes_;
+};
 
 // park_on() with interruptions set aside. Returns Wake::unparked, or Wake::blocked_forever when
 // nothing can ever wake the caller (then it gives up; the node is off the list).

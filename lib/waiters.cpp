@@ -26,26 +26,6 @@ const WaitList& list_of(const std::byte* storage) noexcept {
   return *std::launder(reinterpret_cast<const WaitList*>(storage));
 }
 
-// Sets aside the running greenlet's pending kill and Timeout scopes; restores them on exit.
-class SetAside {
- public:
-  explicit SetAside(GreenletCore* self) noexcept
-      : self_(self), kill_(std::exchange(self->kill_pending, false)), scopes_(std::exchange(self->timeouts, nullptr)) {}
-  ~SetAside() {
-    self_->kill_pending = self_->kill_pending || kill_;
-    self_->timeouts = scopes_;
-  }
-  SetAside(const SetAside&) = delete;
-  SetAside& operator=(const SetAside&) = delete;
-  // A kill arrived during the wait: keep it for later, and let the next park really park.
-  void note_kill() noexcept { kill_ = kill_ || std::exchange(self_->kill_pending, false); }
-
- private:
-  GreenletCore* self_;
-  bool kill_;
-  Timeout* scopes_;
-};
-
 }  // namespace
 
 Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason, const void* object) {

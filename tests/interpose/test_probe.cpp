@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,22 +22,27 @@ namespace {
 
 struct ProbeRun {
   std::string out;
+  std::string err;  // what it wrote to stderr
   int status = -1;
   bool stdin_nonblock_after = false;  // the parent's view of the pipe the child read from
 };
 
-enum class Mode { native, pass_through, main_hub };
+enum class Mode { native, pass_through, main_hub, green_threads };
 
 ProbeRun run_probe(const char* probe, Mode mode, const std::vector<std::string>& args,
                    const std::string& stdin_data) {
   const bool preload = mode != Mode::native;
   int in[2], out[2];
+  char err_path[] = "/tmp/grove-probe-err-XXXXXX";
+  const int err_fd = ::mkstemp(err_path);
+  ::unlink(err_path);
   EXPECT_EQ(::pipe(in), 0);
   EXPECT_EQ(::pipe(out), 0);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
+    ::dup2(err_fd, 2);
     ::close(in[1]);
     ::close(out[0]);
     if (preload)
@@ -47,6 +53,10 @@ ProbeRun run_probe(const char* probe, Mode mode, const std::vector<std::string>&
       ::setenv("GROVE_MAIN_HUB", "1", 1);
     else
       ::unsetenv("GROVE_MAIN_HUB");
+    if (mode == Mode::green_threads)
+      ::setenv("GROVE_GREEN_THREADS", "1", 1);
+    else
+      ::unsetenv("GROVE_GREEN_THREADS");
     std::vector<char*> argv{const_cast<char*>(probe)};
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -77,6 +87,9 @@ ProbeRun run_probe(const char* probe, Mode mode, const std::vector<std::string>&
   }
   ::close(out[0]);
   ::waitpid(pid, &r.status, 0);
+  ::lseek(err_fd, 0, SEEK_SET);
+  for (ssize_t n; (n = ::read(err_fd, buf, sizeof buf)) > 0;) r.err.append(buf, static_cast<std::size_t>(n));
+  ::close(err_fd);
   r.stdin_nonblock_after = ::fcntl(in[0], F_GETFL) & O_NONBLOCK;
   ::close(in[0]);
   return r;
@@ -155,3 +168,29 @@ TEST_P(Corners, SameResultsNativeAndPreloaded) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Builds, Corners, ::testing::Values(GROVE_CORNERS_LFS, GROVE_CORNERS_NOLFS), build_name);
+
+// Green threads: the same programs natively and with their threads as greenlets
+// (GROVE_GREEN_THREADS=1): pthreads of every family, C++'s std::thread & co., C11 threads.
+class GreenThreads : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GreenThreads, SameResultsNativeAndAsGreenThreads) {
+  ProbeRun native = run_probe(GetParam(), Mode::native, {}, "");
+  ASSERT_GT(lines(native.out).size(), 5u) << native.out;
+  ProbeRun green = run_probe(GetParam(), Mode::green_threads, {}, "");
+  expect_same(native, green);
+  // While its 1000 threads sleep, the process has one OS thread per hub (here one), not 1001.
+  if (native.err.find("os threads while 1000 threads sleep: ") != std::string::npos) {
+    EXPECT_NE(native.err.find("sleep: 1001\n"), std::string::npos) << native.err;
+    EXPECT_NE(green.err.find("sleep: 1\n"), std::string::npos) << green.err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, GreenThreads,
+                         ::testing::Values(GROVE_GREEN_PTHREADS_LFS, GROVE_GREEN_PTHREADS_NOLFS, GROVE_GREEN_CXX,
+                                           GROVE_GREEN_C11),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           const std::string p = info.param;
+                           if (p.ends_with("_lfs")) return std::string("PthreadsWithLargeFileNames");
+                           if (p.ends_with("_nolfs")) return std::string("PthreadsWithoutLargeFileNames");
+                           return p.ends_with("green_cxx") ? std::string("Cxx") : std::string("C11");
+                         });
