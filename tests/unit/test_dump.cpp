@@ -6,12 +6,15 @@
 #include <grove/debug.hpp>
 #include <grove/grove.hpp>
 
+#include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dump.hpp"
+#include "green_futex.hpp"
 #include "hub.hpp"
 
 using namespace std::chrono_literals;
@@ -137,6 +140,22 @@ TEST(Dump, PostedDumpRunsInTheHubAndUnwindsTheParkedRoot) {
   EXPECT_NE(first_line(b["main"]).find("[sleep, "), std::string::npos);
   // main's own stack, unwound from its saved context: this test's body is in it.
   EXPECT_NE(b["main"].find("PostedDumpRunsInTheHubAndUnwindsTheParkedRoot"), std::string::npos);
+}
+
+TEST(Dump, AGreenThreadsLockWaitShowsTheLock) {
+  // Green threads park on the lock's own word (green_futex.hpp); the dump names the object.
+  static std::uint32_t lock_word = 0;
+  auto g = grove::spawn(grove::SpawnOptions{.name = "green-thread"}, [] {
+    grove::detail::futex_wait(&lock_word, 0, grove::detail::kNever, "pthread_mutex_lock");
+  });
+  grove::yield();
+  auto b = blocks(grove::greenlet_dump());
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "[pthread_mutex_lock %p, parked ", static_cast<void*>(&lock_word));
+  EXPECT_NE(first_line(b["green-thread"]).find(expected), std::string::npos) << b["green-thread"];
+  lock_word = 1;
+  grove::detail::futex_wake(&lock_word, 1);
+  g.join();
 }
 
 TEST(Dump, NoHubNoText) {
