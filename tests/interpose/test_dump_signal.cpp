@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <regex>
 #include <string>
 
 #include "../unit/child_process.hpp"
 
 using namespace std::chrono_literals;
 using grove_test::Child;
+using grove_test::matches;
 
 namespace {
 
@@ -26,7 +26,7 @@ TEST(DumpSignal, DumpsAPreloadedProgramOnItsSignalWithoutDisturbingIt) {
   // The dump is made by the hub, at its next turn: main is parked in the read by then.
   ASSERT_TRUE(c.wait_for_err("wait_for_input", 20s)) << c.err();
   SCOPED_TRACE(c.err());
-  EXPECT_TRUE(std::regex_search(c.err(), std::regex("grove: 1 greenlet on the hub of thread [0-9]+ \\('dump_target'\\), on SIGUSR2: 1 parked, 0 ready")));
+  EXPECT_TRUE(matches(c.err(), "grove: 1 greenlet on the hub of thread # ('dump_target'), on SIGUSR2: 1 parked, 0 ready"));
   EXPECT_NE(c.err().find("greenlet 1 'main' [read fd 0, parked "), std::string::npos);
   EXPECT_NE(c.err().find("dump_target.c:"), std::string::npos);  // file:line of the program's own frames
   // Again: every signal gives a dump.
@@ -56,7 +56,7 @@ TEST(DumpSignal, MonitorNamesTheProgramsMainSpinning) {
   EXPECT_TRUE(c.wait_for_err("came back to its loop after", 20s)) << c.err();
   SCOPED_TRACE(c.err());
   EXPECT_NE(c.err().find("greenlet 1 'main' holds it, running:"), std::string::npos);
-  EXPECT_TRUE(std::regex_search(c.err(), std::regex("#[0-9]+ +0x[0-9a-f]+ spin at .*dump_target.c:")));
+  EXPECT_TRUE(matches(c.err(), " % spin at *dump_target.c:"));
   c.close_stdin();
   EXPECT_EQ(c.finish(20s), 0);
 }

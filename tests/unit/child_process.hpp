@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -114,5 +115,43 @@ class Child {
   bool exited_ = false;
   std::string out_text_, err_text_;
 };
+
+// Whether `pattern` occurs in `text`, where '#' stands for one or more digits, '%' for a hex
+// number (0x…) and '*' for any characters within a line. (std::regex trips GCC 12's
+// -Wmaybe-uninitialized under the sanitizers.)
+inline bool match_here(const char* t, const char* p) {
+  if (*p == '\0') return true;
+  if (*p == '#' || *p == '%') {
+    const char* q = t;
+    if (*p == '%') {
+      if (q[0] != '0' || q[1] != 'x') return false;
+      q += 2;
+    }
+    const char* start = q;
+    while ((*p == '#' ? (*q >= '0' && *q <= '9') : std::isxdigit(static_cast<unsigned char>(*q))) != 0) ++q;
+    if (q == start) return false;
+    for (const char* e = q; e > start; --e)
+      if (match_here(e, p + 1)) return true;
+    return false;
+  }
+  if (*p == '*') {
+    for (const char* q = t;; ++q) {
+      if (match_here(q, p + 1)) return true;
+      if (*q == '\0' || *q == '\n') return false;
+    }
+  }
+  return *t == *p && match_here(t + 1, p + 1);
+}
+inline bool matches(const std::string& text, const std::string& pattern) {
+  for (std::size_t i = 0; i <= text.size(); ++i)
+    if (match_here(text.c_str() + i, pattern.c_str())) return true;
+  return false;
+}
+// The number right after `key` in text (key "elapsed=" in "elapsed=301"), or -1.
+inline long number_after(const std::string& text, const std::string& key) {
+  const std::size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtol(text.c_str() + at + key.size(), nullptr, 10);
+}
 
 }  // namespace grove_test
