@@ -72,6 +72,7 @@ int g_dump_signal = 0;         // GROVE_DUMP_SIGNAL
 std::atomic<int> g_wake_fd{-1};          // the watch thread's eventfd, once it runs
 std::atomic<unsigned> g_dump_requests{0};
 std::atomic<bool> g_started{false};
+std::atomic<bool> g_exiting{false};  // exit() has begun: a hub held now is the process ending
 
 void on_dump_signal(int, siginfo_t*, void*) {
   const int saved_errno = errno;
@@ -194,6 +195,7 @@ void Watch::run() {
       sys::read(wake_fd_, &v, sizeof v);
     }
     const std::int64_t now = now_ns();
+    if (g_exiting.load(std::memory_order_relaxed)) continue;
     try {
       serve_dump_requests(now);
       check_dump_stragglers(now);
@@ -208,7 +210,7 @@ void Watch::serve_dump_requests(std::int64_t now) {
   const unsigned requests = g_dump_requests.load(std::memory_order_relaxed);
   if (requests == dumps_seen_) return;
   dumps_seen_ = requests;
-  static const std::string why = "on " + signal_name(g_dump_signal);
+  static const std::string& why = *new std::string("on " + signal_name(g_dump_signal));  // outlives exit: hubs may dump late
   dump_pending_ = look_at_hubs(false);
   dump_asked_at_ = now;
   if (post_dumps(why.c_str()) == 0) {
@@ -374,6 +376,7 @@ void start_watch_if_asked() noexcept {
     return;
   if (g_started.exchange(true)) return;
   ::pthread_atfork(nullptr, nullptr, child_after_fork);
+  std::atexit([] { g_exiting.store(true, std::memory_order_relaxed); });
   if (g_threshold > 0) {
     const char* why = nullptr;
     if (!sampling_ready(&why)) GROVE_LOG(warn, "monitor: stacks of held hubs cannot be sampled: %s", why);
