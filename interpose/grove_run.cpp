@@ -1,14 +1,17 @@
-// grove-run [--log=LEVEL] [--green-threads] [--disable] [--] program [args...]
+// grove-run [--log=LEVEL] [--green-threads] [--disable] [--dump-signal=SIG] [--monitor=DURATION] [--]
+//           program [args...]
 //
 // Runs an unmodified program with grove's interposer preloaded: prepends libgrove_preload.so to
 // LD_PRELOAD, sets the GROVE_* variables, and execs the program (so exit codes and signals are
 // the program's own).
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <string>
 #include <vector>
 
@@ -16,12 +19,46 @@ namespace {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: grove-run [--log=LEVEL] [--green-threads] [--disable] [--] program [args...]\n"
-               "  --log=LEVEL   grove's log level: trace, debug, info, warn, error, off (GROVE_LOG)\n"
-               "  --green-threads  the program's threads become greenlets of its main thread's hub\n"
-               "                (GROVE_GREEN_THREADS=1)\n"
-               "  --disable     load the interposer as a pure pass-through (GROVE_DISABLE=1)\n"
+               "usage: grove-run [--log=LEVEL] [--green-threads] [--disable] [--dump-signal=SIG] [--monitor=DURATION]\n"
+               "                 [--] program [args...]\n"
+               "  --log=LEVEL         grove's log level: trace, debug, info, warn, error, off (GROVE_LOG)\n"
+               "  --green-threads     the program's threads become greenlets of its main thread's hub\n"
+               "                      (GROVE_GREEN_THREADS=1)\n"
+               "  --disable           load the interposer as a pure pass-through (GROVE_DISABLE=1)\n"
+               "  --dump-signal=SIG   on signal SIG (USR2, QUIT…) list every greenlet with its stack on stderr\n"
+               "                      (GROVE_DUMP_SIGNAL)\n"
+               "  --monitor=DURATION  warn about a hub held longer than DURATION (100ms, 1.5s) by one greenlet\n"
+               "                      or a blocking call (GROVE_MONITOR)\n"
                "  GROVE_PRELOAD overrides where libgrove_preload.so is looked for.\n");
+}
+
+// The same forms as lib/monitor.cpp's parsers accept (grove-run does not link libgrove).
+bool valid_signal(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+    const long n = std::strtol(s.c_str(), nullptr, 10);
+    return n > 0 && n < NSIG;
+  }
+  const std::string name = strncasecmp(s.c_str(), "SIG", 3) == 0 ? s.substr(3) : s;
+  for (int sig = 1; sig < SIGRTMIN; ++sig)
+    if (const char* abbrev = ::sigabbrev_np(sig); abbrev && strcasecmp(abbrev, name.c_str()) == 0) return true;
+  return false;
+}
+
+bool valid_duration(const std::string& s) {
+  if (s == "off") return true;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || !(v >= 0)) return false;
+  const std::string unit = end;
+  return unit.empty() || unit == "ns" || unit == "us" || unit == "ms" || unit == "s";
+}
+
+// "--name=value" or "--name value": the value, or nullptr if `a` is not that option.
+const char* option_value(const std::string& a, const char* name, int& i, int argc, char** argv) {
+  const std::string n = name;
+  if (a.rfind(n + "=", 0) == 0) return argv[i] + n.size() + 1;
+  if (a == n) return i + 1 < argc ? argv[++i] : "";
+  return nullptr;
 }
 
 std::string dir_of_self() {
@@ -78,6 +115,18 @@ int main(int argc, char** argv) {
         return 2;
       }
       ::setenv("GROVE_LOG", level.c_str(), 1);
+    } else if (const char* sig = option_value(a, "--dump-signal", i, argc, argv)) {
+      if (!valid_signal(sig)) {
+        std::fprintf(stderr, "grove-run: bad --dump-signal '%s' (a signal name such as USR2, or its number)\n", sig);
+        return 2;
+      }
+      ::setenv("GROVE_DUMP_SIGNAL", sig, 1);
+    } else if (const char* d = option_value(a, "--monitor", i, argc, argv)) {
+      if (!valid_duration(d)) {
+        std::fprintf(stderr, "grove-run: bad --monitor '%s' (a duration such as 100ms, 1.5s, 250us)\n", d);
+        return 2;
+      }
+      ::setenv("GROVE_MONITOR", d, 1);
     } else if (a.size() > 1 && a[0] == '-') {
       std::fprintf(stderr, "grove-run: unknown option '%s'\n", a.c_str());
       usage(stderr);

@@ -50,6 +50,11 @@ void Hub::join_registry() noexcept {
   g_hubs = this;
 }
 
+void Hub::for_each_hub(void (*fn)(Hub&, void*), void* arg) {
+  std::lock_guard lock(g_hubs_mu);
+  for (Hub* h = g_hubs; h; h = h->hubs_next_) fn(*h, arg);
+}
+
 void Hub::leave_registry() noexcept {
   {
     std::lock_guard lock(g_hubs_mu);

@@ -8,6 +8,7 @@
 #include <climits>
 #include <ctime>
 
+#include "grove/nothrow.hpp"
 #include "hub.hpp"
 #include "log.hpp"
 #include "sys.hpp"
@@ -83,7 +84,7 @@ FutexWait wait_parked(Hub& hub, const std::uint32_t* word, std::uint32_t expecte
   // have no such errors. A pending kill waits for the next call that can report it.
   SetAside aside(self);
   for (;;) {
-    const Wake w = park(reason, deadline, -1, interruptible);
+    const Wake w = park(reason, deadline, -1, interruptible, word);  // dumps: "pthread_mutex_lock 0x…"
     if (w == Wake::unparked) return FutexWait::woken;  // the waker took the node off the list
     b.lock();
     const bool still_waiting = node.linked;
@@ -144,7 +145,12 @@ FutexWait futex_wait(const std::uint32_t* word, std::uint32_t expected, std::int
     }
     if (r != FutexWait::never) return r;
   }
-  return wait_in_kernel(word, expected, deadline_ns);
+  if (!hub) return wait_in_kernel(word, expected, deadline_ns);
+  // Every greenlet of this hub waits meanwhile: GROVE_MONITOR names the call if it lasts.
+  nothrow::real_call_begin(reason, word);
+  const FutexWait r = wait_in_kernel(word, expected, deadline_ns);
+  nothrow::real_call_end();
+  return r;
 }
 
 int futex_wake(const std::uint32_t* word, int n, bool kernel_too) noexcept {

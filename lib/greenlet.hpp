@@ -59,7 +59,9 @@ struct GreenletCore {
   bool kill_pending = false;  // sticky: every later park returns Wake::killed at once
   std::uint64_t park_gen = 0;
   const char* wait_reason = nullptr;
+  const void* wait_object = nullptr;  // what it waits on, if the park names it (a joined greenlet, a wait list)
   int wait_fd = -1;
+  std::int64_t park_since = 0;        // the hub loop's last turn before the park (watch.hpp)
   bool interruptible = false;  // this park ends when a signal handler runs (waiter.hpp)
   bool signal_target = false;  // a signal was sent to this green thread (pthread_kill)
   TimerNode timer;

@@ -44,6 +44,10 @@
 // Stacks are allocated when a greenlet first runs, not when it is spawned, and return to the
 // pool when it finishes: a million spawned greenlets that each run to completion in turn need
 // one stack, not a million.
+//
+// Seeing inside: each turn the loop records its time and a count in `watch` (watch.hpp) — one
+// clock read per turn, nothing per switch. A park takes that time as its start (for dumps, dump.cpp),
+// and grove's monitor (monitor.cpp) tells a hub whose count stands still while it is awake.
 
 #include "hub.hpp"
 
@@ -62,6 +66,7 @@
 #include "assert.hpp"
 #include "grove/detail/green.hpp"
 #include "log.hpp"
+#include "monitor.hpp"
 #include "sys.hpp"
 
 namespace grove::detail {
@@ -87,6 +92,7 @@ void Hub::after_fork_in_child() noexcept {
     GROVE_FATAL("in the child of fork(): %s", e.what());
   }
   new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
+  watch.tid = ::gettid();
   if (green::on()) keep_only_current_after_fork();
   fds_after_fork();
 }
@@ -111,6 +117,7 @@ Hub& Hub::create() {
   auto h = std::make_unique<Hub>();
   tl_ctx.hub = h.release();
   own_hub_at_thread_exit();
+  start_watch_if_asked();
   return *tl_ctx.hub;
 }
 
@@ -118,6 +125,8 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   root_ = make_root(this);
   hub_g_ = make_hub_greenlet(this);
   current_ = root_;
+  watch.tid = ::gettid();
+  watch.woke(now_ns());
   install_overflow_handler();
   tid_ = static_cast<int>(sys::detail::call(SYS_gettid));
   join_registry();
@@ -179,6 +188,7 @@ void Hub::disown(GreenletCore* g) noexcept {
 
 void Hub::loop() noexcept {
   for (;;) {
+    watch.came_back(now_ns());
     bool posted = run_posted();
     std::int64_t timeout;
     // A handler that ran since the last look must not wait for the next event to be noticed.
@@ -196,6 +206,7 @@ void Hub::loop() noexcept {
       // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
       // ran before is seen by the check below. Same thread: a compiler fence orders the two.
       tl_ctx.hub_sleeping = 1;
+      watch.asleep.store(true, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
       if (tl_ctx.signals != 0) timeout = 0;
       try {
@@ -204,6 +215,8 @@ void Hub::loop() noexcept {
         GROVE_FATAL("%s", e.what());
       }
       tl_ctx.hub_sleeping = 0;
+      watch.woke(now_ns());
+      watch.asleep.store(false, std::memory_order_relaxed);
       run_posted();
     }
     deliver_signals();

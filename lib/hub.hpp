@@ -17,6 +17,7 @@
 #include "stack.hpp"
 #include "timer_heap.hpp"
 #include "waiter.hpp"
+#include "watch.hpp"
 
 namespace grove::detail {
 
@@ -141,6 +142,15 @@ class Hub {
 
   // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
   void wake_from_signal() noexcept { poller_.notify(); }
+
+  // Every live hub of the process, under the registry's lock (fd_wait.cpp): fn must not block,
+  // and may post() to them.
+  static void for_each_hub(void (*fn)(Hub&, void*), void* arg);
+  // Greenlets of this hub in the registry's order, oldest spawn last (for dumps). Hub thread only.
+  GreenletCore* first_greenlet() const noexcept { return all_; }
+  GreenletCore* hub_greenlet() const noexcept { return hub_g_; }
+  // What other threads see of this hub's loop (watch.hpp).
+  HubWatch watch;
 
   // In the child of fork(): a fresh poller; every greenlet waiting on an fd retries and registers
   // again with it. The parent is unaffected.

@@ -196,7 +196,7 @@ bool join(GreenletCore* g, std::int64_t deadline_ns) {
   // Handoff (hub.cpp): joining a greenlet that has not started yet starts it next.
   if (!g->started && g->in_queue) hub.make_ready_next(g);
   for (;;) {
-    Wake w = park_on(g->joiners, node, "join", deadline_ns);
+    Wake w = park_on(g->joiners, node, "join", deadline_ns, -1, false, g);
     if (g->state == State::dead) return true;
     if (w == Wake::deadline) return false;
     raise_if_interrupted(w);

@@ -14,7 +14,10 @@ namespace grove::log {
 namespace {
 
 Level parse(const char* s) noexcept {
-  if (!s || !*s) return Level::error;
+  if (!s || !*s) {
+    const char* monitor = std::getenv("GROVE_MONITOR");
+    return monitor && *monitor ? Level::warn : Level::error;
+  }
   struct {
     const char* name;
     Level level;
@@ -28,15 +31,16 @@ Level parse(const char* s) noexcept {
 }
 
 spdlog::logger& logger() {
-  // stderr through stdio: no hooked fd call on this path.
-  static std::shared_ptr<spdlog::logger> l = [] {
+  // stderr through stdio: no hooked fd call on this path. Never destroyed: grove's own threads
+  // (the watch thread, offload workers) may still log while the process runs its exit handlers.
+  static std::shared_ptr<spdlog::logger>* l = new std::shared_ptr<spdlog::logger>([] {
     auto lg = std::make_shared<spdlog::logger>("grove", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     lg->set_pattern("[%H:%M:%S.%f] grove %l: %v");
     lg->set_level(spdlog::level::trace);  // filtering happens in enabled()
     lg->flush_on(spdlog::level::trace);
     return lg;
-  }();
-  return *l;
+  }());
+  return **l;
 }
 
 }  // namespace
@@ -59,6 +63,15 @@ void write(Level l, const char* fmt, ...) noexcept {
     logger().log(static_cast<spdlog::level::level_enum>(static_cast<int>(l)), "{}", buf);
   } catch (...) {
     std::fprintf(stderr, "grove: %s\n", buf);
+  }
+}
+
+void write_text(Level l, const char* text) noexcept {
+  if (!enabled(l)) return;
+  try {
+    logger().log(static_cast<spdlog::level::level_enum>(static_cast<int>(l)), "{}", text);
+  } catch (...) {
+    std::fprintf(stderr, "grove: %s\n", text);
   }
 }
 

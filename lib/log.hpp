@@ -1,7 +1,8 @@
 // log.hpp — grove's diagnostics. The only user of spdlog is log.cpp.
 //
 // The level comes from GROVE_LOG (trace, debug, info, warn, error, off). By default only errors are
-// printed: a greenlet's exception that nobody observed, a broken invariant. Call sites check
+// printed: a greenlet's exception that nobody observed, a broken invariant — and warnings too
+// when GROVE_MONITOR is set, since the monitor's reports are warnings. Call sites check
 // `enabled()` inline, so a disabled level costs one load and a branch on hot paths.
 #pragma once
 
@@ -15,6 +16,8 @@ inline bool enabled(Level l) noexcept { return static_cast<int>(l) >= static_cas
 
 // printf-style; writes to stderr with a "grove" prefix when `l` is enabled.
 void write(Level l, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+// A message of any length, lines and all (a report with a stack), when `l` is enabled.
+void write_text(Level l, const char* text) noexcept;
 
 // Re-read GROVE_LOG (tests and grove-run use it); returns the new level.
 Level reload_from_env() noexcept;

@@ -5,6 +5,7 @@
 
 #include "poller.hpp"
 #include "own_fd.hpp"
+#include "stack.hpp"
 #include "sys.hpp"
 
 namespace grove::detail {
@@ -14,7 +15,8 @@ constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};
 constexpr int kMaxEvents = 256;
 }  // namespace
 
-Poller::Poller() { open(); }
+// valgrind 3.19 does not know epoll_pwait2 (it fails with ENOSYS, with a warning on stderr).
+Poller::Poller() : have_pwait2_(!running_on_valgrind()) { open(); }
 
 void Poller::open() {
   long ep = sys::epoll_create1(EPOLL_CLOEXEC);

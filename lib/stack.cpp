@@ -14,6 +14,7 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #endif
+#include <valgrind/valgrind.h>  // client requests: a few no-op instructions when not under valgrind
 
 namespace grove::detail {
 
@@ -37,6 +38,11 @@ std::atomic<int> g_guard_method{0};
 
 void install_guard(char* base, std::size_t guard) {
   int method = g_guard_method.load(std::memory_order_relaxed);
+  if (method == 0 && RUNNING_ON_VALGRIND) {
+    g_guard_method.store(2, std::memory_order_relaxed);
+    method = 2;
+    log::write(log::Level::debug, "stack guards: running under valgrind, using mprotect");
+  }
   if (method != 2) {
     long r = sys::madvise(base, guard, kMadvGuardInstall);
     if (r == 0) {
@@ -77,10 +83,18 @@ Stack map_stack(std::size_t usable) {
   // addresses before (say, a stack unmapped when another thread's hub went away). Start clean.
   __asan_unpoison_memory_region(s.bottom(), s.usable());
 #endif
+  if (RUNNING_ON_VALGRIND) s.valgrind_id = VALGRIND_STACK_REGISTER(s.bottom(), s.top());
   return s;
 }
 
+void unmap_stack(const Stack& s) noexcept {
+  if (s.valgrind_id) VALGRIND_STACK_DEREGISTER(s.valgrind_id);
+  sys::munmap(s.base, s.mapped);
+}
+
 }  // namespace
+
+bool running_on_valgrind() noexcept { return RUNNING_ON_VALGRIND != 0; }
 
 std::size_t default_stack_size() noexcept {
   std::size_t size = 128 * 1024;
@@ -109,7 +123,7 @@ StackPool::StackPool(std::size_t default_size, std::size_t keep)
 }
 
 StackPool::~StackPool() {
-  for (Stack& s : free_) sys::munmap(s.base, s.mapped);
+  for (Stack& s : free_) unmap_stack(s);
 }
 
 Stack StackPool::acquire(std::size_t size) {
@@ -132,7 +146,7 @@ void StackPool::release(Stack s) noexcept {
     free_.push_back(s);
     return;
   }
-  sys::munmap(s.base, s.mapped);
+  unmap_stack(s);
 }
 
 }  // namespace grove::detail

@@ -37,7 +37,7 @@ class SetAside {
 
 // park_on() with interruptions set aside. Returns Wake::unparked, or Wake::blocked_forever when
 // nothing can ever wake the caller (then it gives up; the node is off the list).
-Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason);
+Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason, const void* object = nullptr);
 
 // Waits until g has finished, uninterruptibly; false if the hub reports it never will.
 bool join_uninterruptibly(GreenletCore* g) noexcept;

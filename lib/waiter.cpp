@@ -40,7 +40,7 @@ const char* to_string(State s) noexcept {
   return "?";
 }
 
-Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptible) {
+Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptible, const void* object) {
   Hub& hub = Hub::get();
   GreenletCore* self = hub.current();
   if (self->kill_pending) return Wake::killed;
@@ -50,7 +50,9 @@ Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptib
     GROVE_FATAL("blocking call ('%s') inside the hub (a callback posted to the hub must not block)", reason);
   const std::int64_t wake_at = std::min(deadline_ns, scope);
   self->wait_reason = reason;
+  self->wait_object = object;
   self->wait_fd = fd;
+  self->park_since = hub.watch.turn_ns.load(std::memory_order_relaxed);
   self->interruptible = interruptible;
   self->park_deadline = deadline_ns;
   self->wake = Wake::none;
@@ -131,10 +133,10 @@ std::size_t WaitList::wake_all(Wake cause) noexcept {
 }
 
 Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns, int fd,
-             bool interruptible) {
+             bool interruptible, const void* object) {
   node.gen = node.g->park_gen;
   list.push_back(&node);
-  Wake w = park(reason, deadline_ns, fd, interruptible);
+  Wake w = park(reason, deadline_ns, fd, interruptible, object);
   list.remove(&node);  // still linked unless a waker took it off
   return w;
 }

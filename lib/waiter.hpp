@@ -39,11 +39,13 @@ enum class Wake : std::uint8_t {
 const char* to_string(Wake w) noexcept;
 
 // Parks the running greenlet. `reason` must outlive the park (a string literal); it shows in
-// logs and in the would-block-forever report. Returns at once, without switching, with `killed` or
-// `scope_timeout` when one is already pending. An `interruptible` park (a blocking libc call made
-// by the program, through the interposer) also ends when a signal handler runs on the thread, as
-// the kernel would end the real call.
-Wake park(const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1, bool interruptible = false);
+// logs, dumps and the would-block-forever report, with `fd` and `object` when given: dumps show a
+// join's object (the joined greenlet) by its name and any other as "<reason> 0x…". Returns at once,
+// without switching, with `killed` or `scope_timeout` when one is already pending. An
+// `interruptible` park (a blocking libc call made by the program, through the interposer) also ends
+// when a signal handler runs on the thread, as the kernel would end the real call.
+Wake park(const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1, bool interruptible = false,
+          const void* object = nullptr);
 
 // Makes g ready with `cause` if it is still in the park of generation `gen`; false if stale.
 bool unpark(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept;
@@ -86,6 +88,6 @@ class WaitList {
 
 // Parks on `list` (FIFO) until unparked or interrupted; the node is off the list when it returns.
 Wake park_on(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1,
-             bool interruptible = false);
+             bool interruptible = false, const void* object = nullptr);
 
 }  // namespace grove::detail

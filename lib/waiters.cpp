@@ -28,11 +28,11 @@ const WaitList& list_of(const std::byte* storage) noexcept {
 
 }  // namespace
 
-Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason) {
+Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason, const void* object) {
   GreenletCore* self = node.g;
   SetAside aside(self);
   for (;;) {
-    const Wake w = park_on(list, node, reason);
+    const Wake w = park_on(list, node, reason, INT64_MAX, -1, false, object);
     if (w == Wake::unparked || w == Wake::blocked_forever) return w;
     aside.note_kill();  // killed (or a stray cause): wait on
   }
@@ -42,7 +42,7 @@ bool join_uninterruptibly(GreenletCore* g) noexcept {
   if (g->state == State::dead) return true;
   WaitNode node = this_waiter();
   while (g->state != State::dead)
-    if (park_on_uninterruptibly(g->joiners, node, "join (uninterruptible)") == Wake::blocked_forever) return false;
+    if (park_on_uninterruptibly(g->joiners, node, "join (uninterruptible)", g) == Wake::blocked_forever) return false;
   return true;
 }
 
@@ -62,10 +62,10 @@ Waiters::~Waiters() {
 bool Waiters::empty() const noexcept { return list_of(storage_).empty(); }
 std::size_t Waiters::size() const noexcept { return list_of(storage_).size(); }
 
-bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
+bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns, const void* object) {
   WaitNode node = this_waiter();
   node.data = slot;
-  const Wake w = park_on(list_of(storage_), node, reason, deadline_ns);
+  const Wake w = park_on(list_of(storage_), node, reason, deadline_ns, -1, false, object ? object : this);
   switch (w) {
     case Wake::unparked: return true;
     case Wake::deadline: return false;
@@ -79,7 +79,7 @@ bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
 bool Waiters::park_uninterruptibly(void* slot, const char* reason) {
   WaitNode node = this_waiter();
   node.data = slot;
-  return park_on_uninterruptibly(list_of(storage_), node, reason) == Wake::unparked;
+  return park_on_uninterruptibly(list_of(storage_), node, reason, this) == Wake::unparked;
 }
 
 bool Waiters::wake_one(void** slot) noexcept {

@@ -3,6 +3,7 @@
 
 #include "async_result.hpp"
 #include "condvar.hpp"
+#include "debug.hpp"
 #include "dns.hpp"
 #include "errors.hpp"
 #include "event.hpp"

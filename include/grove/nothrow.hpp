@@ -108,6 +108,16 @@ void make_room_for(int fd) noexcept;
 // grove's fds within [first, last], ascending (at most max): what close_range must step over.
 int grove_fds_between(unsigned first, unsigned last, int* out, int max) noexcept;
 
+// --- seeing inside (GROVE_MONITOR; lib/monitor.cpp) -------------------------------------------------
+// A hook is about to make a real blocking call on a thread with a hub — every greenlet of that
+// hub waits until it returns (green-threads mode: a lock grove cannot see, a regular file).
+// `call` names it ("pthread_mutex_lock"; a string literal), `object` is what it waits on, or
+// null. A hub held longer than GROVE_MONITOR is then reported as blocked in that call, by the
+// greenlet that made it, without the thread being signalled. Cheap (a few stores); no-ops on a
+// thread without a hub. Calls do not nest: end each before beginning the next.
+void real_call_begin(const char* call, const void* object) noexcept;
+void real_call_end() noexcept;
+
 // --- signals (the interposer's handler trampoline; async-signal-safe) ----------------------------
 // A handler starts running on this thread: parked calls will see EINTR, or a restart if every
 // handler since was installed with SA_RESTART; hooks called from inside it go to libc. `frame` is

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dns_fixture.hpp"
+#include "stack.hpp"  // running_on_valgrind
 
 TEST_F(Dns, TimeoutScopeAbandonsLookupSafely) {
   use(server.address(), 1000, 1);  // c-ares waits for slow.test's answer (400 ms) without a retry
@@ -66,6 +67,7 @@ TEST_F(Dns, KillAbandonsLookupSafely) {
 }
 
 TEST_F(Dns, ThousandConcurrentLookupsShareTheChannel) {
+  if (grove::detail::running_on_valgrind()) GTEST_SKIP() << "under valgrind: 1000 lookups against a 50 ms server do not fit its timeouts at valgrind's speed";
   server.set_default_delay_ms(200);
   server.add_zone("many.test", "192.0.2.10");
   constexpr int kN = 1000;
@@ -140,6 +142,7 @@ TEST_F(Dns, QueriesBeyondTheSocketsRoomWaitTheirTurn) {
 
 // A lookup abandoned while it waits for room was never sent, and never will be.
 TEST_F(Dns, AbandonedWhileWaitingForRoomIsNeverSent) {
+  if (grove::detail::running_on_valgrind()) GTEST_SKIP() << "under valgrind: a 100 ms answer arrives before the kills, at its speed";
   use(server.address(), 2000, 2, "", 1);  // the kernel's minimum: one answer per socket
   server.set_default_delay_ms(100);
   server.add_zone("room.test", "192.0.2.3");

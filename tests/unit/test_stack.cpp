@@ -40,6 +40,7 @@ TEST(StackDeathTest, OverflowIsReportedWithNameAndSize) {
 }
 
 TEST(Stack, GuardedStacksDoNotSplitMappings) {
+  if (grove::detail::running_on_valgrind()) GTEST_SKIP() << "under valgrind: guards are made with mprotect there (two mappings per stack), by design";
   if (grove::detail::StackPool::guard_method() == grove::detail::GuardMethod::mprotect)
     GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL: each stack costs two mappings";
   grove::yield();  // hub up, with its own stack

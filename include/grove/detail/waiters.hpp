@@ -37,8 +37,10 @@ class Waiters {
 
   // Parks the running greenlet at the tail until woken by wake_one/wake_all (true) or until
   // deadline_ns passes (false). Throws GreenletExit (killed), TimeoutError (an enclosing
-  // grove::Timeout expired) or BlockedForever. `reason` must be a string literal.
-  bool park(void* slot, const char* reason, std::int64_t deadline_ns = kNever);
+  // grove::Timeout expired) or BlockedForever. `reason` must be a string literal. Dumps show
+  // the wait as "<reason> 0x<object>": this list's address unless `object` names another (the
+  // pthread_mutex_t a green thread waits for).
+  bool park(void* slot, const char* reason, std::int64_t deadline_ns = kNever, const void* object = nullptr);
 
   // Like park() with no deadline, but a kill or an expiring Timeout scope neither wakes nor
   // throws: they are set aside and delivered at the caller's next blocking call. For waits that
