@@ -23,6 +23,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # start_server NAME ARGS... : starts it, waits for "listening on HOST:PORT", sets $port.
 start_server() {
   local name="$1"; shift
+  # A previous server's output must not be read as this one's "listening on" line.
+  rm -f "$work/$name.out" "$work/$name.err"
   "$bin/$name" "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   for _ in $(seq 1 100); do
