@@ -14,15 +14,15 @@ extern "C" {
 
 int socket(int domain, int type, int protocol) {
   const int fd = real::socket(domain, type, protocol);
-  if (fd >= 0 && !real::disabled) nothrow::socket_created(fd, domain, type);
+  if (fd >= 0 && !real::disabled) nothrow::socket_created(fd, domain, type, protocol);
   return fd;
 }
 
 int socketpair(int domain, int type, int protocol, int sv[2]) {
   const int r = real::socketpair(domain, type, protocol, sv);
   if (r == 0 && !real::disabled) {
-    nothrow::socket_created(sv[0], domain, type);
-    nothrow::socket_created(sv[1], domain, type);
+    nothrow::socket_created(sv[0], domain, type, protocol);
+    nothrow::socket_created(sv[1], domain, type, protocol);
   }
   return r;
 }

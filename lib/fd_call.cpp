@@ -48,7 +48,8 @@ bool waitable(const FdFacts& f, const Policy& p) noexcept {
   return !(p.honour_nonblock && f.nonblock);
 }
 
-Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, const char* reason, Attempt attempt) {
+Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, const char* reason, Attempt attempt,
+               std::size_t want) {
   if (!waitable(f, p) || (form == Form::socket_call && f.kind != FdKind::socket)) return Result::of(attempt(Try::plain));
   const std::int64_t timeout = p.honour_timeouts ? (in == Interest::read ? f.rcvtimeo_ns : f.sndtimeo_ns) : 0;
   const std::int64_t deadline = timeout > 0 ? deadline_after(std::chrono::nanoseconds(timeout)) : kNever;
@@ -57,9 +58,14 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
             : form == Form::read_write && f.rwf_nowait            ? Try::nowait
                                                                   : Try::after_poll;
   Hub& hub = Hub::get();
+  const bool hinted = want > 0 && how == Try::dontwait && f.tcp && in == Interest::read;
+  bool wait_first = hinted && hub.read_drained(fd);
   for (;;) {
     long r;
-    if (how == Try::after_poll) {
+    if (wait_first) {
+      wait_first = false;
+      r = -EAGAIN;
+    } else if (how == Try::after_poll) {
       pollfd pf{fd, static_cast<short>(in == Interest::read ? POLLIN : POLLOUT), 0};
       // Ready, or in a state (error, hang-up, not open) that the call itself reports.
       if (sys::poll(&pf, 1, 0) != 0) return Result::of(attempt(Try::after_poll));
@@ -76,10 +82,13 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
         // The number was closed and reused behind grove's back (a close it could not see): learn
         // what it is now and start over (it is not a socket this time, so this happens once).
         f = fd_relearn(fd);
-        return fd_call(fd, f, in, p, form, reason, attempt);
+        return fd_call(fd, f, in, p, form, reason, attempt, want);
       }
     }
-    if (r >= 0) return Result::done(r);
+    if (r >= 0) {
+      if (hinted) hub.note_read(fd, r > 0 && static_cast<std::size_t>(r) < want);
+      return Result::done(r);
+    }
     if (r != -EAGAIN && r != -EWOULDBLOCK) return Result::failed(static_cast<int>(-r));
     const Wake w = hub.wait_fd(fd, in, deadline, reason, wait_flags(p));
     switch (w) {

@@ -17,6 +17,7 @@
 // costs the one system call it would cost natively.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "fd_record.hpp"
@@ -87,7 +88,16 @@ bool waitable(const FdFacts& f, const Policy& p) noexcept;
 // Runs attempt() — one system call, sys:: conventions (result or -errno) — until it does not fail
 // with EAGAIN, parking on `in` in between. `f` is fd_facts(fd), taken by the caller (and updated
 // here if the kernel says they were stale). `reason` shows in reports of what the greenlet waits for.
-Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, const char* reason, Attempt attempt);
+//
+// `want` (reads that consume what they get: the bytes asked for; 0 otherwise) turns on waiting
+// first on TCP sockets: a read that came back with fewer bytes than asked emptied the receive queue
+// (unless it stopped at urgent data, or an end of file or error waits behind it — the poller
+// reports those, and then a socket never waits first again), so the next one parks
+// at once instead of spending a system call on EAGAIN (Seastar's do_read_some). An edge that
+// arrived meanwhile is waiting in the poller or the record, so the wait returns as soon as the
+// hub looks.
+Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, const char* reason, Attempt attempt,
+               std::size_t want = 0);
 
 // A kill or Timeout ended a wait on fd for C code (Policy::shutdown_on_cancel): a connected
 // stream socket is shut down, so that the library sees a broken connection and no later call can

@@ -95,6 +95,10 @@ class IovCursor {
   std::size_t total_ = 0;
 };
 
+// A receive that takes what it returns off the queue (no MSG_PEEK, MSG_OOB, MSG_ERRQUEUE…): only
+// then does a short one say the queue is empty.
+bool consuming(int flags) noexcept { return (flags & ~(MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC)) == 0; }
+
 long recvmsg_iov(int fd, iovec* iov, int cnt, int flags) noexcept {
   msghdr m{};
   m.msg_iov = iov;
@@ -117,26 +121,32 @@ Result co_read(int fd, void* buf, std::size_t n, const Policy& p) {
   if (n == 0) return Result::of(sys::read(fd, buf, 0));  // never waits, consumes nothing
   FdFacts f = fd_facts(fd);
   iovec v{buf, n};
-  return fd_call(fd, f, Interest::read, p, Form::read_write, "read", [&](Try t) -> long {
-    switch (t) {
-      case Try::dontwait: return sys::recvfrom(fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
-      case Try::nowait: return sys::preadv2(fd, &v, 1, RWF_NOWAIT);
-      default: return sys::read(fd, buf, n);
-    }
-  });
+  return fd_call(
+      fd, f, Interest::read, p, Form::read_write, "read",
+      [&](Try t) -> long {
+        switch (t) {
+          case Try::dontwait: return sys::recvfrom(fd, buf, n, MSG_DONTWAIT, nullptr, nullptr);
+          case Try::nowait: return sys::preadv2(fd, &v, 1, RWF_NOWAIT);
+          default: return sys::read(fd, buf, n);
+        }
+      },
+      n);
 }
 
 Result co_readv(int fd, const iovec* iov, int cnt, const Policy& p) {
   FdFacts f = fd_facts(fd);
   IovCursor c(iov, cnt);
   if (c.total() == 0 || cnt <= 0) return Result::of(sys::readv(fd, iov, cnt));
-  return fd_call(fd, f, Interest::read, p, Form::read_write, "readv", [&](Try t) -> long {
-    switch (t) {
-      case Try::dontwait: return recvmsg_iov(fd, c.data(), c.count(), MSG_DONTWAIT);
-      case Try::nowait: return sys::preadv2(fd, c.data(), c.count(), RWF_NOWAIT);
-      default: return sys::readv(fd, iov, cnt);
-    }
-  });
+  return fd_call(
+      fd, f, Interest::read, p, Form::read_write, "readv",
+      [&](Try t) -> long {
+        switch (t) {
+          case Try::dontwait: return recvmsg_iov(fd, c.data(), c.count(), MSG_DONTWAIT);
+          case Try::nowait: return sys::preadv2(fd, c.data(), c.count(), RWF_NOWAIT);
+          default: return sys::readv(fd, iov, cnt);
+        }
+      },
+      c.total());
 }
 
 Result co_recvfrom(int fd, void* buf, std::size_t n, int flags, sockaddr* from, socklen_t* fromlen, const Policy& p) {
@@ -147,10 +157,12 @@ Result co_recvfrom(int fd, void* buf, std::size_t n, int flags, sockaddr* from, 
   };
   if (flags & MSG_DONTWAIT) return Result::of(call(0, flags));  // the program asked not to wait
   FdFacts f = fd_facts(fd);
+  const bool consumes = consuming(flags);
   auto step = [&](std::size_t done) {
-    return fd_call(fd, f, Interest::read, p, Form::socket_call, "recv", [&](Try t) -> long {
-      return call(done, t == Try::dontwait ? (flags & ~MSG_WAITALL) | MSG_DONTWAIT : flags);
-    });
+    return fd_call(
+        fd, f, Interest::read, p, Form::socket_call, "recv",
+        [&](Try t) -> long { return call(done, t == Try::dontwait ? (flags & ~MSG_WAITALL) | MSG_DONTWAIT : flags); },
+        consumes ? n - done : 0);
   };
   if ((flags & MSG_WAITALL) && f.stream && waitable(f, p) && n > 0) return until_done(n, step);
   return step(0);
@@ -176,13 +188,16 @@ Result co_recvmsg(int fd, msghdr* msg, int flags, const Policy& p) {
       m.msg_iov = c.data();
       m.msg_iovlen = static_cast<std::size_t>(c.count());
     }
-    Result r = fd_call(fd, f, Interest::read, p, Form::socket_call, "recvmsg", [&](Try t) -> long {
-      if (!done) {  // the kernel wrote them on a failed try too
-        m.msg_namelen = name_in;
-        m.msg_controllen = control_in;
-      }
-      return sys::recvmsg(fd, &m, t == Try::dontwait ? fl | MSG_DONTWAIT : fl);
-    });
+    Result r = fd_call(
+        fd, f, Interest::read, p, Form::socket_call, "recvmsg",
+        [&](Try t) -> long {
+          if (!done) {  // the kernel wrote them on a failed try too
+            m.msg_namelen = name_in;
+            m.msg_controllen = control_in;
+          }
+          return sys::recvmsg(fd, &m, t == Try::dontwait ? fl | MSG_DONTWAIT : fl);
+        },
+        consuming(flags) ? c.total() - done : 0);
     if (!done && r.ok()) {
       msg->msg_namelen = m.msg_namelen;
       msg->msg_controllen = m.msg_controllen;

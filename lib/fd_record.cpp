@@ -68,6 +68,7 @@ struct Description {
   static constexpr std::uint32_t kStream = 1u << 3;
   static constexpr std::uint32_t kInetOrUnix = 1u << 4;
   static constexpr std::uint32_t kNoRwfNowait = 1u << 5;
+  static constexpr std::uint32_t kTcp = 1u << 6;
 
   std::atomic<std::uint32_t> refs{0};  // fds that refer to it; 0: free
   std::atomic<std::uint32_t> bits{0};
@@ -89,6 +90,7 @@ std::uint32_t encode(const FdFacts& f) noexcept {
   if (f.stream) b |= Description::kStream;
   if (f.inet_or_unix) b |= Description::kInetOrUnix;
   if (!f.rwf_nowait) b |= Description::kNoRwfNowait;
+  if (f.tcp) b |= Description::kTcp;
   return b;
 }
 
@@ -100,6 +102,7 @@ FdFacts decode(const Description& d) noexcept {
   f.stream = b & Description::kStream;
   f.inet_or_unix = b & Description::kInetOrUnix;
   f.rwf_nowait = !(b & Description::kNoRwfNowait);
+  f.tcp = b & Description::kTcp;
   f.rcvtimeo_ns = d.rcvtimeo_ns.load(std::memory_order_relaxed);
   f.sndtimeo_ns = d.sndtimeo_ns.load(std::memory_order_relaxed);
   return f;
@@ -158,6 +161,8 @@ std::int64_t timeval_ns(const timeval& tv) noexcept {
   return std::int64_t{tv.tv_sec} * 1'000'000'000 + std::int64_t{tv.tv_usec} * 1000;
 }
 
+bool is_tcp(int protocol) noexcept { return protocol == IPPROTO_TCP || protocol == 262 /* IPPROTO_MPTCP */; }
+
 // Asks the kernel what fd is. kind stays unknown if it is not open.
 FdFacts probe(int fd) noexcept {
   FdFacts f;
@@ -171,8 +176,13 @@ FdFacts probe(int fd) noexcept {
     socklen_t len = sizeof v;
     f.stream = sys::getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM;
     len = sizeof v;
-    f.inet_or_unix = sys::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0 &&
-                     (v == AF_INET || v == AF_INET6 || v == AF_UNIX);
+    int domain = 0;
+    len = sizeof domain;
+    f.inet_or_unix = sys::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+                     (domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX);
+    len = sizeof v;
+    f.tcp = f.stream && (domain == AF_INET || domain == AF_INET6) &&
+            sys::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) == 0 && is_tcp(v);
     timeval tv{};
     len = sizeof tv;
     if (sys::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0) f.rcvtimeo_ns = timeval_ns(tv);
@@ -237,19 +247,23 @@ FdFacts fd_relearn(int fd) noexcept {
   return fd_facts(fd);
 }
 
-void fd_learn_socket(int fd, bool nonblock, bool stream, bool inet_or_unix, std::int64_t rcvtimeo_ns,
-                     std::int64_t sndtimeo_ns) noexcept {
+void fd_learn_socket(int fd, FdFacts f) noexcept {
   FdRecord* r = fd_record(fd);
   if (!r) return;
   release(r->desc.exchange(0, std::memory_order_acq_rel));  // left by a close grove did not see
+  f.kind = FdKind::socket;
+  install(*r, f);
+}
+
+FdFacts new_socket_facts(int domain, int type, int protocol) noexcept {
   FdFacts f;
   f.kind = FdKind::socket;
-  f.nonblock = nonblock;
-  f.stream = stream;
-  f.inet_or_unix = inet_or_unix;
-  f.rcvtimeo_ns = rcvtimeo_ns;
-  f.sndtimeo_ns = sndtimeo_ns;
-  install(*r, f);
+  f.nonblock = type & SOCK_NONBLOCK;
+  f.stream = (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_STREAM;
+  const bool inet = domain == AF_INET || domain == AF_INET6;
+  f.inet_or_unix = inet || domain == AF_UNIX;
+  f.tcp = f.stream && inet && (protocol == 0 || is_tcp(protocol));
+  return f;
 }
 
 void fd_forget_description(int fd) noexcept {

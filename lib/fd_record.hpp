@@ -47,6 +47,7 @@ struct FdFacts {
   bool nonblock = false;      // the program's O_NONBLOCK
   bool stream = false;        // SOCK_STREAM: a blocking send sends everything
   bool inet_or_unix = false;  // AF_INET, AF_INET6 or AF_UNIX: connect/accept may be made cooperative
+  bool tcp = false;           // TCP (or MPTCP): a read that comes up short emptied the receive queue
   bool rwf_nowait = true;     // preadv2/pwritev2 accept RWF_NOWAIT (false once EOPNOTSUPP was seen)
   std::int64_t rcvtimeo_ns = 0;  // 0: none
   std::int64_t sndtimeo_ns = 0;
@@ -63,6 +64,11 @@ struct FdRecord {
   bool unpollable = false;   // the poller refused it: calls on it block for real
   bool read_ready = false;   // an edge arrived while nobody waited: the next wait returns at once
   bool write_ready = false;
+  // The last read of this stream socket came up short (it emptied the receive queue), and no
+  // wait has used up an edge since: the next read waits first instead of meeting EAGAIN
+  // (fd_call.cpp). Data that arrives later is an edge, so waiting first loses nothing.
+  bool read_drained = false;
+  bool no_wait_first = false;  // PollEvent::final_or_urgent was seen: never again on this file
   WaitList readers;
   WaitList writers;
   WaitList watchers;  // greenlets in poll()-like waits on this fd among others
@@ -86,8 +92,10 @@ FdFacts fd_facts(int fd) noexcept;
 FdFacts fd_relearn(int fd) noexcept;
 
 // A socket the program just created or accepted: its facts are known without asking the kernel.
-void fd_learn_socket(int fd, bool nonblock, bool stream, bool inet_or_unix, std::int64_t rcvtimeo_ns,
-                     std::int64_t sndtimeo_ns) noexcept;
+// `f.kind` is set here.
+void fd_learn_socket(int fd, FdFacts f) noexcept;
+// What a socket made by socket(domain, type, protocol) is, before any option is set.
+FdFacts new_socket_facts(int domain, int type, int protocol) noexcept;
 // fd was just opened by a call that does not tell grove what it is: forget any description left
 // by a close grove could not see; the kernel is asked on first use.
 void fd_forget_description(int fd) noexcept;

@@ -62,9 +62,11 @@ Result co_accept(int fd, sockaddr* addr, socklen_t* len, int flags, const Policy
   Result r = f.kind == FdKind::socket && f.inet_or_unix
                  ? fd_call(fd, f, Interest::read, p, Form::poll_first, "accept", call)
                  : Result::of(call(Try::plain));
-  if (r.ok())  // an accepted socket inherits the listener's type, family and timeouts
-    fd_learn_socket(static_cast<int>(r.value), flags & SOCK_NONBLOCK, f.stream, f.inet_or_unix, f.rcvtimeo_ns,
-                    f.sndtimeo_ns);
+  if (r.ok()) {  // an accepted socket inherits the listener's type, family, protocol and timeouts
+    FdFacts a = f;
+    a.nonblock = flags & SOCK_NONBLOCK;
+    fd_learn_socket(static_cast<int>(r.value), a);
+  }
   return r;
 }
 

@@ -37,7 +37,7 @@ void reset_wait_state(FdRecord& r, Wake wake_cause) noexcept {
   r.readers.wake_all(wake_cause);
   r.writers.wake_all(wake_cause);
   r.watchers.wake_all(wake_cause);
-  r.registered = r.unpollable = r.read_ready = r.write_ready = false;
+  r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
 }
 
 }  // namespace
@@ -88,7 +88,7 @@ void Hub::fds_after_fork() noexcept {
           r.readers = WaitList{};
           r.writers = WaitList{};
           r.watchers = WaitList{};
-          r.registered = r.unpollable = r.read_ready = r.write_ready = false;
+          r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
         }
         r.owner.store(nullptr, std::memory_order_relaxed);
       },
@@ -109,7 +109,7 @@ bool Hub::claim_fd(int, FdRecord& r) noexcept {
   }
   if (o != nullptr || !r.owner.compare_exchange_strong(o, this, std::memory_order_acq_rel)) return false;
   GROVE_ASSERT(r.readers.empty() && r.writers.empty() && r.watchers.empty(), "waiters on an unowned fd record");
-  r.registered = r.unpollable = r.read_ready = r.write_ready = false;
+  r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
   r.wait_gen = gen;
   return true;
 }
@@ -131,6 +131,7 @@ Wake Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* rea
   if (!r) return Wake::fd_unpollable;
   if (!claim_fd(fd, *r)) return Wake::fd_busy;
   if (register_fd(fd, *r) < 0 || r->unpollable) return Wake::fd_unpollable;
+  if (in == Interest::read) r->read_drained = false;  // the caller reads (or not) after this
   if (bool& flag = r->ready(in); flag) {
     flag = false;
     return Wake::fd_ready;
@@ -142,6 +143,18 @@ Wake Hub::wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* rea
   const Wake w = park_on(list, node, reason, deadline_ns, fd, flags & kWaitInterruptible);
   --fd_waiters_;
   return w;
+}
+
+bool Hub::read_drained(int fd) noexcept {
+  const FdRecord* r = find_fd_record(fd);
+  return r && r->read_drained && r->registered && r->owner.load(std::memory_order_relaxed) == this &&
+         r->wait_gen == r->gen.load(std::memory_order_acquire);
+}
+
+void Hub::note_read(int fd, bool drained) noexcept {
+  FdRecord* r = find_fd_record(fd);
+  if (!r || r->owner.load(std::memory_order_relaxed) != this || !r->registered) return;
+  r->read_drained = drained && !r->no_wait_first && r->wait_gen == r->gen.load(std::memory_order_acquire);
 }
 
 Wake Hub::wait_fds(const pollfd* fds, std::size_t n, std::int64_t deadline_ns, const char* reason,
@@ -199,6 +212,7 @@ void Hub::on_poll_event(const PollEvent& ev) noexcept {
     else
       list.wake_all(Wake::fd_ready);
   };
+  if (ev.final_or_urgent) r->no_wait_first = true;
   if (ev.readable) wake(Interest::read);
   if (ev.writable) wake(Interest::write);
   r->watchers.wake_all(Wake::fd_ready);

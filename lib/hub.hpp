@@ -117,6 +117,10 @@ class Hub {
   // another thread's hub waits on fd — or fd_unpollable — the poller cannot watch fd, so the
   // call must be made blocking for real.
   Wake wait_fd(int fd, Interest in, std::int64_t deadline_ns, const char* reason, unsigned flags);
+  // The wait-first hint of a stream socket's reads (FdRecord::read_drained): whether the last
+  // read emptied the receive queue, and what a read just found.
+  bool read_drained(int fd) noexcept;
+  void note_read(int fd, bool drained) noexcept;
   // Parks until any of the fds may be ready for its events (poll semantics are the caller's:
   // it polls again after the wake), the deadline, or an interruption; fd_unpollable if one of
   // them cannot be watched (the caller polls for real then).

@@ -103,7 +103,7 @@ sockaddr_storage parse_addr(const std::string& host, std::uint16_t port, socklen
 int new_socket(int family) {
   const long fd = sys::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(static_cast<int>(-fd), std::generic_category(), "grove: socket()");
-  detail::fd_learn_socket(static_cast<int>(fd), false, true, true, 0, 0);
+  detail::fd_learn_socket(static_cast<int>(fd), detail::new_socket_facts(family, SOCK_STREAM, 0));
   return static_cast<int>(fd);
 }
 

@@ -187,16 +187,14 @@ void fd_set_timeout(int fd, bool receive, std::int64_t ns) noexcept {
   detail::fd_set_timeout(fd, receive ? detail::Interest::read : detail::Interest::write, ns);
 }
 
-void socket_created(int fd, int domain, int type) noexcept {
+void socket_created(int fd, int domain, int type, int protocol) noexcept {
   // A thread without a hub only drops what a close grove could not see may have left; a thread
   // that will wait on it records what it already knows (the kernel is asked otherwise).
   if (!detail::tl_ctx.hub) {
     detail::fd_forget_description(fd);
     return;
   }
-  const int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  detail::fd_learn_socket(fd, type & SOCK_NONBLOCK, kind == SOCK_STREAM,
-                          domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX, 0, 0);
+  detail::fd_learn_socket(fd, detail::new_socket_facts(domain, type, protocol));
 }
 
 bool is_grove_fd(int fd) noexcept { return detail::is_own_fd(fd); }

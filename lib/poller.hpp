@@ -31,6 +31,10 @@ struct PollEvent {
   std::uint64_t token;
   bool readable;
   bool writable;
+  // Something after which a short read is not the end of what is queued: EPOLLPRI (TCP urgent
+  // data: a read stops short at its mark), EPOLLRDHUP, EPOLLHUP or EPOLLERR (an end of file or an
+  // error waits behind the data, and no edge follows it).
+  bool final_or_urgent;
 };
 
 class Poller {

@@ -52,7 +52,7 @@ Poller::~Poller() { close_fds(); }
 
 int Poller::add(int fd, std::uint64_t token) noexcept {
   epoll_event e{};
-  e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   e.data.u64 = token;
   long r = sys::epoll_ctl(epfd_.load(std::memory_order_relaxed), EPOLL_CTL_ADD, fd, &e);
   if (r == -EEXIST) r = sys::epoll_ctl(epfd_.load(std::memory_order_relaxed), EPOLL_CTL_MOD, fd, &e);  // registered behind our back
@@ -94,7 +94,7 @@ int Poller::wait(std::int64_t timeout_ns, const std::function<void(const PollEve
     const std::uint32_t ev = evs[i].events;
     const bool trouble = ev & (EPOLLERR | EPOLLHUP);
     on_event(PollEvent{evs[i].data.u64, trouble || (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)) != 0,
-                       trouble || (ev & EPOLLOUT) != 0});
+                       trouble || (ev & EPOLLOUT) != 0, trouble || (ev & (EPOLLPRI | EPOLLRDHUP)) != 0});
     ++reported;
   }
   return reported;

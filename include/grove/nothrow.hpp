@@ -80,8 +80,8 @@ void fd_closing(int fd) noexcept;            // close, dup2/dup3 onto it, fclose
 void fd_shared(int from, int to) noexcept;   // dup, dup2, dup3, F_DUPFD: `to` shares from's description
 void fd_set_nonblock(int fd, bool on) noexcept;               // F_SETFL, FIONBIO, after they succeeded
 void fd_set_timeout(int fd, bool receive, std::int64_t ns) noexcept;  // SO_RCVTIMEO / SO_SNDTIMEO
-// A socket was created (socket, socketpair): type as passed, SOCK_NONBLOCK included.
-void socket_created(int fd, int domain, int type) noexcept;
+// A socket was created (socket, socketpair): domain, type and protocol as passed, SOCK_NONBLOCK included.
+void socket_created(int fd, int domain, int type, int protocol) noexcept;
 // An fd was opened by a call that says nothing of it (accept outside a greenlet, …).
 void fd_opened(int fd) noexcept;
 // close_range(2)/closefrom(3): every fd grove knows of in [first, last] is about to be closed.
