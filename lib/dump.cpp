@@ -106,8 +106,14 @@ std::string describe_wait(const GreenletCore* g, std::int64_t now) {
     // "Event::wait" is a grove primitive's; a reason without "::" (read, sleep, poll) is a call's.
     if (std::strstr(reason, "::") && !starts_with(reason, "grove::")) words = "grove::";
     words += reason;
-    if (g->wait_fd >= 0) words += " fd " + std::to_string(g->wait_fd);
-    if (g->wait_object) words += " " + hex(g->wait_object);
+    if (g->wait_fd >= 0) {
+      words += " fd ";
+      words += std::to_string(g->wait_fd);
+    }
+    if (g->wait_object) {
+      words += ' ';
+      words += hex(g->wait_object);
+    }
   }
   if (g->timer.scheduled()) {
     const std::int64_t left = g->timer.deadline - now;
