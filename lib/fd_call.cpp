@@ -58,7 +58,7 @@ Result fd_call(int fd, FdFacts& f, Interest in, const Policy& p, Form form, cons
             : form == Form::read_write && f.rwf_nowait            ? Try::nowait
                                                                   : Try::after_poll;
   Hub& hub = Hub::get();
-  const bool hinted = want > 0 && how == Try::dontwait && f.tcp && in == Interest::read;
+  const bool hinted = p.wait_first && want > 0 && how == Try::dontwait && f.tcp && in == Interest::read;
   bool wait_first = hinted && hub.read_drained(fd);
   for (;;) {
     long r;

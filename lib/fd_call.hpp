@@ -58,12 +58,15 @@ struct Policy {
   bool shutdown_on_cancel;  // a kill or Timeout shuts a socket down: C code sees a broken connection
                             // instead of an exchange left half done (DESIGN §3, "interrupting C code")
   bool full_count;          // a blocking write to a stream socket or pipe sends everything, as the kernel's does
+  bool wait_first;          // after a short TCP read the next one parks before trying (see fd_call below)
 };
 // grove's C++ API: every call waits (it is the point of calling it), one reader and one writer
 // per fd, interruptions are exceptions and the caller decides what becomes of the fd.
-inline constexpr Policy kCppPolicy{false, false, false, true, false, false};
+inline constexpr Policy kCppPolicy{false, false, false, true, false, false, true};
 // libc's semantics, for unmodified C code (the interposer).
-inline constexpr Policy kLibcPolicy{true, true, true, false, true, true};
+// No waiting first: C code often polls before it reads — with a zero timeout, or through an
+// epoll set of its own, which grove does not see — and a read after "readable" must try at once.
+inline constexpr Policy kLibcPolicy{true, true, true, false, true, true, false};
 
 enum class Try : std::uint8_t {
   plain,       // the call as the program made it: it does not wait in grove (or must block for real)

@@ -74,6 +74,8 @@ bool wait(int fd, Interest in, std::int64_t deadline, const char* call) {
   pollfd p{fd, static_cast<short>(in == Interest::read ? POLLIN : POLLOUT), 0};
   if (sys::poll(&p, 1, 0) > 0) {
     if (p.revents & POLLNVAL) fail(EBADF, call, fd);
+    // Readable now: the read that follows must try first, whatever the last one found.
+    if (in == Interest::read) detail::Hub::get().note_read(fd, false);
     return true;
   }
   const Result r = detail::fd_wait(fd, in, deadline, kCppPolicy, call);

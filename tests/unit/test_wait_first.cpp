@@ -1,9 +1,10 @@
-// Waiting first (fd_call.hpp): after a TCP read that came up short, the next read parks before
-// trying. Nothing may be lost by it: data that arrived in between, urgent data, peeks, other kinds
-// of socket.
+// Waiting first (fd_call.hpp): after a TCP read of grove's C++ API that came up short, the next
+// read parks before trying. Nothing may be lost by it: data that arrived in between, urgent data,
+// an end of file, peeks, other kinds of socket. (The interposer's libc calls always try first.)
 #include <gtest/gtest.h>
 
 #include <grove/grove.hpp>
+#include <grove/nothrow.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -80,6 +81,12 @@ TEST(WaitFirst, AWaitThatUsesUpTheEdgeEndsTheHint) {
   writer.join();
   EXPECT_FALSE(drained(p.server));
   EXPECT_EQ(read_within(p.server, 16), "b");  // tried first: the edge is gone
+
+  ASSERT_TRUE(drained(p.server));
+  grove::send_all(p.client, "c", 1);
+  grove::wait_readable(p.server);  // readable at once: no wait, but the read is told to try first
+  EXPECT_FALSE(drained(p.server));
+  EXPECT_EQ(read_within(p.server, 16), "c");
 }
 
 TEST(WaitFirst, PeeksAndUnixSocketsNeverSetTheHint) {
@@ -134,4 +141,13 @@ TEST(WaitFirst, AnEndOfFileBehindTheDataIsNotWaitedFor) {
   EXPECT_EQ(std::string(buf, n), "bye");
   EXPECT_FALSE(drained(p.server));
   EXPECT_EQ(read_within(p.server, 64), "");
+}
+
+TEST(WaitFirst, LibcCallsAlwaysTryFirst) {
+  TcpPair p;
+  auto writer = grove::spawn([&] { grove::send_all(p.client, "c", 1); });
+  char buf[64];
+  EXPECT_EQ(grove::nothrow::read(p.server, buf, sizeof buf), 1);  // parked, then a short read
+  writer.join();
+  EXPECT_FALSE(drained(p.server));
 }
