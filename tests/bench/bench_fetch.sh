@@ -63,7 +63,7 @@ run() {  # run MODE SET COMMAND... ; prints seconds
 go_fetch() { taskset -c 1 env GOMAXPROCS=1 "$work/fetch_go" 100 "$@" <"$work/$set.urls"; }
 
 echo "P6: written bodies go to $out_base"
-summary=()
+summary=(); rows=()
 for set in small big; do
   n=$([ $set = small ] && echo 1000 || echo 8)
   for i in $(seq "$n"); do echo "http://127.0.0.1:$port/$set/f$i"; done >"$work/$set.urls"
@@ -89,7 +89,16 @@ for set in small big; do
       "$label" "$mode" "$mfc" "$mff" "$mcp" "$mgo"
     summary+=("$(printf '%-14s %-9s fetch_curl %.2fx  fetch %.2fx  the faster peer' "$label" "$mode" \
       "$(echo "$mfc / $peer" | bc -l)" "$(echo "$mff / $peer" | bc -l)")")
+    for sample in fetch_curl fetch; do
+      t=$([ $sample = fetch ] && echo "$mff" || echo "$mfc")
+      r=$(echo "$t / $peer" | bc -l)
+      rows+=("$(printf 'ROW\t%s\t%.3f\t%s\t%.2f\t%s\t%s' "P6 $sample $label $mode, s" "$t" \
+        "$(printf 'curl %.3f go %.3f' "$mcp" "$mgo")" "$r" "<= the faster" \
+        "$(awk -v r="$r" 'BEGIN { print (r <= 1.0) ? "PASS" : "FAIL" }')")")
+    done
   done
 done
 echo "P6 time / the faster peer's (target <= 1.00):"
 printf '  %s\n' "${summary[@]}"
+# For tests/bench/run.sh's table: measure, grove, peer, ratio, target, result.
+printf '%s\n' "${rows[@]}"

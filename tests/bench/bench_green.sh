@@ -50,3 +50,9 @@ printf '%-40s %12.0f %12.0f %8.2f\n' "   msg per server CPU-second" "$cn" "$cg" 
 printf '%-40s %12d %12d %8s %10s\n' "   OS threads (mid-run)" "$nt" "$gt" "" "<=4"
 printf '%-40s %12d %12d\n' "   open fds (mid-run)" "$nf" "$gf"
 printf '%-40s %12d %12d\n' "   RSS KiB (mid-run)" "$nr" "$gr"
+
+# For tests/bench/run.sh's table: measure, grove, peer, ratio, target, result.
+ratio=$(echo "$mg / $mn" | bc -l)
+printf 'ROW\t%s\t%.0f\t%s\t%.2f\t%s\t%s\n' "P5 green threads msg/s vs native" "$mg" "native $(printf %.0f "$mn")" "$ratio" "ratio >= 1.5" \
+  "$(awk -v r="$ratio" 'BEGIN { print (r >= 1.5) ? "PASS" : "FAIL" }')"
+printf 'ROW\t%s\t%d\t%s\t%s\t%s\t%s\n' "P5 OS threads (mid-run)" "$gt" "native $nt" "-" "<= 4" "$([ "$gt" -le 4 ] && echo PASS || echo FAIL)"

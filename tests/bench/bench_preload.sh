@@ -76,3 +76,12 @@ printf '%-34s %12.3f %12.3f %8.3f %8s\n' "P8 curl 8x16MiB (s, lower=better)" "$c
 printf '%-34s %12.0f %12.0f %8.3f %8s\n' "P8 redis SET+GET (req/s)" "$mn" "$mp" "$(echo "$mp / $mn" | bc -l)" ">=0.95"
 printf '%-34s %12.0f %12.0f %8.3f %8s\n' "P8 thread-per-connection (msg/s)" "$tmn" "$tmp" "$(echo "$tmp / $tmn" | bc -l)" ">=0.95"
 printf '%-34s %12d %12d\n' "   open fds, 200 connections" "$tfn" "$tfp"
+
+# For tests/bench/run.sh's table: measure, grove, peer, ratio, target, result.
+row() {  # measure preloaded native ratio target op limit
+  printf 'ROW\t%s\t%s\t%s\t%.3f\t%s\t%s\n' "$1" "$2" "native $3" "$4" "$5" \
+    "$(awk -v r="$4" -v op="$6" -v t="$7" 'BEGIN { ok = (op == "<=") ? r <= t : r >= t; print ok ? "PASS" : "FAIL" }')"
+}
+row "P8 curl 8x16MiB, s" "$cp" "$cn" "$(echo "$cp / $cn" | bc -l)" "ratio <= 1.05" "<=" 1.05
+row "P8 redis SET+GET, req/s" "$mp" "$mn" "$(echo "$mp / $mn" | bc -l)" "ratio >= 0.95" ">=" 0.95
+row "P8 thread-per-conn server, msg/s" "$tmp" "$tmn" "$(echo "$tmp / $tmn" | bc -l)" "ratio >= 0.95" ">=" 0.95
