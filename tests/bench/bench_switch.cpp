@@ -67,6 +67,36 @@ void BM_raw_fcontext(benchmark::State& state) {
 }
 BENCHMARK(BM_raw_fcontext);
 
+// Not a target, a reference for reading P1: the same raw jump reached through two plain function
+// calls on each side (as any switch behind an API is: the caller calls yield(), which calls the
+// jump). Boost's jump_fcontext resumes with an indirect jump, never a `ret`, so the returns after
+// it are mispredicted; on some CPUs that alone costs more than everything else a yield does.
+namespace behind_calls {
+ctx::fcontext_t other = nullptr;
+[[gnu::noinline]] void* jump(void* d) {
+  ctx::transfer_t t = ctx::jump_fcontext(other, d);
+  other = t.fctx;
+  return t.data;
+}
+[[gnu::noinline]] void* api(void* d) {
+  void* r = jump(d);
+  benchmark::DoNotOptimize(r);
+  return r;
+}
+void body(ctx::transfer_t t) noexcept {
+  other = t.fctx;
+  for (;;) api(nullptr);
+}
+}  // namespace behind_calls
+
+void BM_raw_fcontext_behind_calls(benchmark::State& state) {
+  std::unique_ptr<char[]> stack{new char[RawPingPong::kStack]};
+  behind_calls::other = ctx::make_fcontext(stack.get() + RawPingPong::kStack, RawPingPong::kStack, &behind_calls::body);
+  for (auto _ : state) behind_calls::api(nullptr);
+  report_per_switch(state);
+}
+BENCHMARK(BM_raw_fcontext_behind_calls);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -77,8 +77,10 @@ log "== P1: yield through the hub vs raw jump_fcontext ($RUNS repetitions)"
 p1_vals() { grep -E "^$1 " "$work/p1.txt" | sed -E 's/.*ns_per_switch=([0-9.]+).*/\1/'; }
 p1_grove_raw=$(p1_vals BM_grove_yield | xargs)
 p1_limit_raw=$(p1_vals BM_raw_fcontext | xargs)
+p1_calls_raw=$(p1_vals BM_raw_fcontext_behind_calls | xargs)
 p1_grove=$(median $p1_grove_raw)
 p1_limit=$(median $p1_limit_raw)
+p1_calls=$(median $p1_calls_raw)
 
 # --- P2: skynet -------------------------------------------------------------------------------
 log "== P2: skynet, 1M leaves, one thread ($RUNS runs each)"
@@ -217,6 +219,7 @@ echo
 echo "raw numbers (each run), medians:"
 echo "  P1 grove ns/switch:      $p1_grove_raw  -> median $p1_grove"
 echo "  P1 raw fcontext ns/sw:   $p1_limit_raw  -> median $p1_limit"
+echo "  P1 raw, behind 2 calls:  $p1_calls_raw  -> median $p1_calls (reference: the jump reached through function calls)"
 echo "  P2 grove skynet ms:      $p2_grove_raw  -> median $p2_grove"
 echo "  P2 Go skynet ms:         $p2_go_raw  -> median $p2_go"
 echo "  P3 100k B/greenlet RSS:  ${p3_100k[*]}  -> median $p3_100k_med (+ page tables $p3_100k_pte B; mappings $p3_100k_maps)"
@@ -247,6 +250,7 @@ for row in "${more_rows[@]}"; do
   IFS=$'\t' read -r _ m g peer r t v <<<"$row"
   printf "$fmt" "$m" "$g" "$peer" "$r" "$t" "$v"
 done
-echo "supplementary (msg/s: also limited by the load generator on the other core):"
+echo "supplementary (P1: the raw jump reached through two function calls; P4 msg/s: also limited by the load generator):"
+printf "$fmt" "P1 yield vs raw jump behind 2 calls" "$p1_grove" "behind calls $p1_calls" "$(ratio "$p1_grove" "$p1_calls")" "-" "-"
 printf "$fmt" "P4 echo msg/s vs epoll loop in C" "$p4_grove" "epoll $p4_epoll" "$(median $p4_rr_epoll)" "-" "-"
 printf "$fmt" "P4 echo msg/s vs Go" "$p4_grove" "Go $p4_go" "$(median $p4_rr_go)" "-" "-"
