@@ -67,6 +67,9 @@ namespace {
 
 constexpr int kBatch = 64;
 constexpr std::size_t kKeptStacks = 4096;
+constexpr std::uint64_t kIdBlock = 1024;
+
+std::atomic<std::uint64_t> g_next_ids{0};
 
 void child_after_fork() noexcept {
   if (Hub* h = tl_ctx.hub) h->after_fork_in_child();
@@ -83,7 +86,7 @@ void Hub::after_fork_in_child() noexcept {
   } catch (const std::exception& e) {
     GROVE_FATAL("in the child of fork(): %s", e.what());
   }
-  new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
+  inbox_.after_fork();  // a push another thread had half done at fork time never completes here
   fds_after_fork();
 }
 
@@ -108,10 +111,21 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
 
 Hub::~Hub() {
   leave_registry();
+  // Nothing can send any more (no greenlet of this hub is alive, the registry and the offload
+  // link are closed); wait for senders still inside send(), then run what they left.
+  while (senders_.load(std::memory_order_acquire) != 0) sys::sched_yield();
+  drain_inbox();
   stacks_.release(std::exchange(hub_g_->stack, Stack{}));
   release_core(hub_g_);
   release_core(root_);
 }
+
+void Hub::reserve_ids() noexcept {
+  last_id_ = g_next_ids.fetch_add(kIdBlock, std::memory_order_relaxed);
+  id_limit_ = last_id_ + kIdBlock;
+}
+
+std::uint64_t Hub::id_elsewhere() noexcept { return g_next_ids.fetch_add(1, std::memory_order_relaxed) + 1; }
 
 // --- ready queue --------------------------------------------------------------------------------
 
@@ -160,32 +174,31 @@ void Hub::disown(GreenletCore* g) noexcept {
 
 void Hub::loop() noexcept {
   for (;;) {
-    bool posted = run_posted();
+    bool posted = drain_inbox();
     std::int64_t timeout;
     // A handler that ran since the last look must not wait for the next event to be noticed.
-    if (head_ || posted || tl_ctx.signals != 0) {
+    if (head_ || posted || tl_ctx.signals != 0 || !inbox_.idle()) {
       timeout = 0;
     } else if (TimerNode* t = timers_.top()) {
       timeout = std::max<std::int64_t>(0, t->deadline - now_ns());
-    } else if (fd_waiters_ > 0 || external_ > 0 || posted_flag_.load(std::memory_order_acquire)) {
+    } else if (fd_waiters_ > 0 || external_ > 0) {
       timeout = -1;
     } else {
       report_blocked_forever();
       continue;
     }
     if (timeout != 0 || fd_waiters_ > 0 || external_ > 0) {
+      // The sleep handshake (inbox.hpp): announce the sleep, then look at the inbox once more.
       // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
-      // ran before is seen by the check below. Same thread: a compiler fence orders the two.
-      tl_ctx.hub_sleeping = 1;
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (tl_ctx.signals != 0) timeout = 0;
+      // ran before is seen by the check of tl_ctx.signals below.
+      if (timeout != 0 && (!inbox_.begin_sleep() || tl_ctx.signals != 0)) timeout = 0;
       try {
         poller_.wait(timeout, [this](const PollEvent& ev) { on_poll_event(ev); });
       } catch (const std::exception& e) {
         GROVE_FATAL("%s", e.what());
       }
-      tl_ctx.hub_sleeping = 0;
-      run_posted();
+      inbox_.end_sleep();
+      drain_inbox();
     }
     deliver_signals();
     if (!timers_.empty()) fire_timers(now_ns());
@@ -204,31 +217,26 @@ void Hub::fire_timers(std::int64_t now) noexcept {
   }
 }
 
-bool Hub::run_posted() {
-  if (!posted_flag_.load(std::memory_order_acquire)) return false;
-  std::vector<std::function<void()>> batch;
-  {
-    std::lock_guard lock(posted_mu_);
-    batch.swap(posted_);
-    posted_flag_.store(false, std::memory_order_relaxed);
+// --- the inbox (inbox.hpp) ----------------------------------------------------------------------
+
+bool Hub::drain_inbox() noexcept {
+  bool any = false;
+  while (InboxNode* n = inbox_.pop()) {
+    n->run(n);
+    any = true;
   }
-  for (auto& fn : batch) {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      GROVE_LOG(error, "callback posted to the hub threw: %s", e.what());
-    }
-  }
-  return !batch.empty();
+  return any;
 }
 
-void Hub::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(posted_mu_);
-    posted_.push_back(std::move(fn));
-    posted_flag_.store(true, std::memory_order_release);
+void Hub::send(InboxNode* n) noexcept {
+  // The pin keeps ~Hub from freeing the hub between the push, after which the message may be
+  // handled and the hub's last greenlet end, and the eventfd write.
+  senders_.fetch_add(1, std::memory_order_relaxed);
+  if (inbox_.push(n)) {
+    notifies_.fetch_add(1, std::memory_order_relaxed);
+    poller_.notify();
   }
-  poller_.notify();
+  senders_.fetch_sub(1, std::memory_order_release);
 }
 
 void Hub::report_blocked_forever() noexcept {
