@@ -1,4 +1,8 @@
 // waiters.cpp — detail::Waiters (the public headers' view of WaitList) and uninterruptible waits.
+//
+// Hub-local primitives and grove::mt twins (detail/waiters.hpp)
+// ---------------------------------------------------------------
+// DECISION-PLACEHOLDER
 #include "assert.hpp"
 #include "grove/detail/waiters.hpp"
 
@@ -20,6 +24,7 @@ namespace {
 
 static_assert(sizeof(WaitList) <= 3 * sizeof(void*) && alignof(WaitList) <= alignof(void*),
               "detail::Waiters::storage_ is too small for WaitList");
+static_assert(WaitList::head_offset() == 0, "detail::Waiters::empty() reads WaitList's head as its first pointer");
 
 WaitList& list_of(std::byte* storage) noexcept { return *std::launder(reinterpret_cast<WaitList*>(storage)); }
 const WaitList& list_of(const std::byte* storage) noexcept {
@@ -46,16 +51,40 @@ class SetAside {
   Timeout* scopes_;
 };
 
-}  // namespace
+// Parks on `list` with the primitive's lock held on entry and on return, released while parked.
+Wake park_locked(WaitList& list, WaitNode& node, const char* reason, std::int64_t deadline_ns, PrimitiveLock& lock,
+                 void (*before_park)(void*), void* arg) {
+  node.gen = node.g->park_gen;
+  if (lock.shared()) share_park(node.g);
+  list.push_back(&node);
+  lock.unlock();
+  if (before_park) before_park(arg);
+  // A waker on another thread is invisible to this hub: it must not call the wait hopeless.
+  Hub* hub = lock.shared() ? node.g->hub : nullptr;
+  if (hub) hub->hold_external();
+  const Wake w = park(reason, deadline_ns);
+  if (hub) hub->release_external();
+  lock.lock();
+  list.remove(&node);  // still linked unless a waker took it off
+  return w;
+}
 
-Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason) {
+Wake park_uninterruptibly_locked(WaitList& list, WaitNode& node, const char* reason, PrimitiveLock& lock) {
   GreenletCore* self = node.g;
   SetAside aside(self);
   for (;;) {
-    const Wake w = park_on(list, node, reason);
+    const Wake w = park_locked(list, node, reason, kNever, lock, nullptr, nullptr);
     if (w == Wake::unparked || w == Wake::blocked_forever) return w;
     aside.note_kill();  // killed (or a stray cause): wait on
   }
+}
+
+PrimitiveLock g_no_lock(false);  // hub-local: lock() and unlock() do nothing
+
+}  // namespace
+
+Wake park_on_uninterruptibly(WaitList& list, WaitNode& node, const char* reason) {
+  return park_uninterruptibly_locked(list, node, reason, g_no_lock);
 }
 
 bool join_uninterruptibly(GreenletCore* g) noexcept {
@@ -79,13 +108,28 @@ Waiters::~Waiters() {
   list.~WaitList();
 }
 
-bool Waiters::empty() const noexcept { return list_of(storage_).empty(); }
 std::size_t Waiters::size() const noexcept { return list_of(storage_).size(); }
 
-bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
-  WaitNode node = this_waiter();
-  node.data = slot;
-  const Wake w = park_on(list_of(storage_), node, reason, deadline_ns);
+const char Waiters::kSharedHub = 0;
+
+void Waiters::check_hub() const noexcept {
+  const Hub* here = tl_ctx.hub;
+  if (hub_ == here) [[likely]]
+    return;
+  GROVE_ASSERT(hub_ != &kSharedHub, "%s: a shared wait list used without its lock", owner_);
+  if (!hub_) {
+    hub_ = here;
+    return;
+  }
+  GROVE_FATAL("%s used by two threads: it belongs to the hub of the thread that first waited on or woke it, and "
+              "this thread %s. Primitives of grove:: work within one hub; use the grove::mt:: one to share it "
+              "between hubs and threads",
+              owner_, here ? "has another hub" : "has no hub");
+}
+
+namespace {
+
+bool outcome(Wake w, const WaitNode& node, const char* reason) {
   switch (w) {
     case Wake::unparked: return true;
     case Wake::deadline: return false;
@@ -96,19 +140,92 @@ bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
   }
 }
 
+}  // namespace
+
+bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns, PrimitiveLock& lock,
+                   void (*before_park)(void*), void* arg) {
+  if (!shared_) check_hub();
+  GROVE_ASSERT(lock.shared() == shared_, "%s: parked on with a lock of the other mode", owner_);
+  WaitNode node = this_waiter();
+  node.data = slot;
+  return outcome(park_locked(list_of(storage_), node, reason, deadline_ns, lock, before_park, arg), node, reason);
+}
+
+bool Waiters::park_uninterruptibly(void* slot, const char* reason, PrimitiveLock& lock) {
+  if (!shared_) check_hub();
+  WaitNode node = this_waiter();
+  node.data = slot;
+  return park_uninterruptibly_locked(list_of(storage_), node, reason, lock) == Wake::unparked;
+}
+
+// The hub-local forms: today's path, with no lock to step around (check_hub also refuses a
+// shared list, whose hub_ is the sentinel).
+bool Waiters::park(void* slot, const char* reason, std::int64_t deadline_ns) {
+  check_hub();
+  WaitNode node = this_waiter();
+  node.data = slot;
+  WaitList& list = list_of(storage_);
+  node.gen = node.g->park_gen;
+  list.push_back(&node);
+  const Wake w = detail::park(reason, deadline_ns);
+  list.remove(&node);
+  return outcome(w, node, reason);
+}
+
 bool Waiters::park_uninterruptibly(void* slot, const char* reason) {
+  check_hub();
   WaitNode node = this_waiter();
   node.data = slot;
   return park_on_uninterruptibly(list_of(storage_), node, reason) == Wake::unparked;
 }
 
-bool Waiters::wake_one(void** slot) noexcept {
+bool Waiters::wake_one_listed(void** slot) noexcept {
+  check_hub();
   WaitNode* n = list_of(storage_).wake_one();
   if (!n) return false;
   if (slot) *slot = n->data;
   return true;
 }
 
-std::size_t Waiters::wake_all() noexcept { return list_of(storage_).wake_all(); }
+std::size_t Waiters::wake_all_listed() noexcept {
+  check_hub();
+  return list_of(storage_).wake_all();
+}
+
+bool Waiters::wake_one_listed(Wakeups& wk, void** slot) noexcept {
+  if (!shared_) return wake_one_listed(slot);  // wakes at once
+  WaitNode* n = list_of(storage_).claim_one();
+  if (!n) return false;
+  if (slot) *slot = n->data;
+  wk.add(n);
+  return true;
+}
+
+std::size_t Waiters::wake_all_listed(Wakeups& wk) noexcept {
+  if (!shared_) return wake_all_listed();
+  std::size_t n = 0;
+  while (WaitNode* w = list_of(storage_).claim_one()) {
+    wk.add(w);
+    ++n;
+  }
+  return n;
+}
+
+void Wakeups::add(WaitNode* n) noexcept {
+  n->next = nullptr;
+  (tail_ ? tail_->next : head_) = n;
+  tail_ = n;
+}
+
+void Wakeups::deliver() noexcept {
+  WaitNode* n = std::exchange(head_, nullptr);
+  tail_ = nullptr;
+  while (n) {
+    // Read the node before the wake-up: once delivered, its greenlet may run and leave.
+    WaitNode* next = n->next;
+    detail::deliver(n->g);
+    n = next;
+  }
+}
 
 }  // namespace grove::detail
