@@ -64,6 +64,9 @@ class AsyncResult {
   bool successful() const noexcept { return ready() && !error_; }
   std::exception_ptr exception() const noexcept { return ready() ? error_ : nullptr; }
 
+  // Number of greenlets waiting in get() or wait().
+  std::size_t waiting() const noexcept { return done_.waiting(); }
+
   void wait() { done_.wait(); }
   bool wait(Duration timeout) { return done_.wait(timeout); }
 

@@ -7,6 +7,7 @@
 #include "errors.hpp"
 #include "event.hpp"
 #include "greenlet.hpp"
+#include "hub_group.hpp"
 #include "interposer.hpp"
 #include "io.hpp"
 #include "local.hpp"
