@@ -16,5 +16,6 @@
 #include "pool.hpp"
 #include "queue.hpp"
 #include "semaphore.hpp"
+#include "server.hpp"
 #include "time.hpp"
 #include "wait_group.hpp"
