@@ -114,12 +114,13 @@ TEST(Waiter, PendingInterruptionsReturnAtOnce) {
   bool bystander_ran_meanwhile = true;
   bool stale_unpark_worked = true;
   bool ran = false;
+  grove::Greenlet<void> first_bystander;
   auto g = grove::spawn([&] {
     try {
       grove::yield();  // killed while here
     } catch (const grove::GreenletExit&) {
       d::GreenletCore* self = d::Hub::get().current();
-      grove::spawn([&ran] { ran = true; });  // ready: would run if park switched
+      first_bystander = grove::spawn([&ran] { ran = true; });  // ready: would run if park switched
       const std::uint64_t gen = self->park_gen;
       after_kill = d::park("after-kill", d::deadline_after(10s));
       bystander_ran_meanwhile = ran;
@@ -130,6 +131,7 @@ TEST(Waiter, PendingInterruptionsReturnAtOnce) {
   grove::yield();
   g.kill_nowait();
   g.join();
+  first_bystander.join();
   EXPECT_EQ(after_kill, d::Wake::killed);
   EXPECT_FALSE(bystander_ran_meanwhile);
   EXPECT_FALSE(stale_unpark_worked);
