@@ -92,7 +92,7 @@ struct GreenletCore {
   Body* body = nullptr;
   std::exception_ptr error;
   bool killed = false;          // ended by GreenletExit
-  bool error_observed = false;  // someone looked at `error`: do not log it as lost
+  std::atomic<bool> error_observed{false};  // someone looked at `error` (on any thread): do not log it as lost
   WaitList joiners;
   std::atomic<unsigned> join_state{0};
   SpinLock remote_lock;
@@ -117,6 +117,7 @@ struct GreenletCore {
   void* asan_fake_stack = nullptr;
   const void* asan_bottom = nullptr;
   std::size_t asan_size = 0;
+  void* tsan_fiber = nullptr;  // ThreadSanitizer's fiber (unused otherwise)
 
   bool is_parked() const noexcept { return state == State::parked; }
   bool done() const noexcept { return join_state.load(std::memory_order_acquire) & kJoinDone; }

@@ -149,6 +149,7 @@ GreenletCore* Hub::pick_next_slow() noexcept {
 void Hub::exit_current() noexcept {
   GreenletCore* self = current_;
   dying_stack_ = std::exchange(self->stack, Stack{});
+  dying_fiber = self->tsan_fiber;
   GreenletCore* next = pick_next();
   unref(self);  // the scheduler's reference; may free self (its stack is in dying_stack_)
   switch_away_dead(next);

@@ -166,6 +166,9 @@ class Hub {
   // The C++ runtime's per-thread exception record (__cxa_get_globals), fetched once per hub: it
   // never moves for the thread's life, and the switch path must not pay __tls_get_addr for it.
   void* eh_globals = nullptr;
+  // ThreadSanitizer builds: the fiber of the greenlet that just died, destroyed by the one it
+  // switched to (greenlet.cpp). Null otherwise.
+  void* dying_fiber = nullptr;
 
  private:
   static Hub& create();

@@ -102,7 +102,7 @@ void kill_here(GreenletCore* g) noexcept {
     g->hub->unqueue(g);
     g->hub->timers().cancel(&g->timer);
     g->killed = true;
-    g->error_observed = true;
+    g->error_observed.store(true, std::memory_order_relaxed);
     fail_unstarted(g, std::make_exception_ptr(GreenletExit{}));
     return;
   }
@@ -234,7 +234,7 @@ void unref(GreenletCore* g) noexcept {
 }
 
 void release_core(GreenletCore* g) noexcept {
-  if (g->error && !g->error_observed && !g->killed)
+  if (g->error && !g->error_observed.load(std::memory_order_relaxed) && !g->killed)
     log::write(log::Level::error, "greenlet '%s' died with an exception nobody looked at: %s", g->name.c_str(),
                describe(g->error).c_str());
   if (g->body) g->body->~Body();
@@ -270,7 +270,7 @@ bool killed(const GreenletCore* g) noexcept { return g->killed; }
 
 std::exception_ptr error(GreenletCore* g) noexcept {
   if (!g->done()) return nullptr;
-  g->error_observed = true;
+  g->error_observed.store(true, std::memory_order_relaxed);
   return g->error;
 }
 

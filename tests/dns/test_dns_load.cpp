@@ -66,6 +66,9 @@ TEST_F(Dns, KillAbandonsLookupSafely) {
 }
 
 TEST_F(Dns, ThousandConcurrentLookupsShareTheChannel) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "timing-shaped (every query out before the first answer); ThreadSanitizer is too slow for it";
+#endif
   server.set_default_delay_ms(200);
   server.add_zone("many.test", "192.0.2.10");
   constexpr int kN = 1000;
