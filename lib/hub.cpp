@@ -182,12 +182,13 @@ void Hub::loop() noexcept {
       timeout = 0;
     } else if (TimerNode* t = timers_.top()) {
       timeout = std::max<std::int64_t>(0, t->deadline - now_ns());
-    } else if (fd_waiters_ > 0 || external_ > 0) {
+    } else if (fd_waiters_ > 0 || external_ > 0 || shared_waits_ > 0) {
       timeout = -1;
     } else {
       report_blocked_forever();
       continue;
     }
+    if (timeout != 0 && shared_waits_ > 0 && fd_waiters_ == 0 && spin_for_inbox(timeout)) timeout = 0;
     if (timeout != 0 || fd_waiters_ > 0 || external_ > 0) {
       // The sleep handshake (inbox.hpp): announce the sleep, then look at the inbox once more.
       // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
@@ -219,6 +220,27 @@ void Hub::fire_timers(std::int64_t now) noexcept {
 }
 
 // --- the inbox (inbox.hpp) ----------------------------------------------------------------------
+
+// Spinning. A greenlet parked on a grove::mt primitive is woken by another thread, through the
+// inbox. If the hub went to sleep at once, each such wake-up would cost the waker an eventfd
+// write and this thread a trip through epoll_wait and the kernel's scheduler — microseconds,
+// where the hand-over itself takes a few hundred nanoseconds. So a hub with such waits and no
+// fd to watch first polls its inbox for up to kSpinNs (or until its next timer), as Go's idle
+// Ms spin and Seastar polls before sleeping. A hub that serves fds never spins: it would delay
+// their events. True if a message arrived.
+bool Hub::spin_for_inbox(std::int64_t timeout_ns) noexcept {
+  constexpr std::int64_t kSpinNs = 50'000;
+  const std::int64_t budget = timeout_ns < 0 ? kSpinNs : std::min(timeout_ns, kSpinNs);
+  const std::int64_t end = now_ns() + budget;
+  for (unsigned i = 1;; ++i) {
+    if (!inbox_.idle()) return true;
+    if (tl_ctx.signals != 0) return false;
+    if ((i & 63) == 0 && now_ns() >= end) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
 
 bool Hub::drain_inbox() noexcept {
   bool any = false;

@@ -142,6 +142,11 @@ class Hub {
   // report "would block forever". Hub thread only.
   void hold_external() noexcept { ++external_; }
   void release_external() noexcept { --external_; }
+  // A greenlet of this hub parks where another thread will wake it (a grove::mt primitive, a
+  // join of a greenlet of another hub): like hold_external, and before the hub sleeps with such
+  // waits and no fd to watch it polls its inbox for a moment (see "Spinning" in hub.cpp).
+  void begin_shared_wait() noexcept { ++shared_waits_; }
+  void end_shared_wait() noexcept { --shared_waits_; }
 
   // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
   void wake_from_signal() noexcept {
@@ -193,6 +198,7 @@ class Hub {
   void fire_timers(std::int64_t now) noexcept;
   void on_poll_event(const PollEvent& ev) noexcept;
   bool drain_inbox() noexcept;
+  bool spin_for_inbox(std::int64_t timeout_ns) noexcept;
   void report_blocked_forever() noexcept;
   void deliver_signals() noexcept;
 
@@ -222,6 +228,7 @@ class Hub {
   std::atomic<int> senders_{0};  // threads inside send(): the hub is not freed under them
   std::atomic<std::uint64_t> notifies_{0};
   int external_ = 0;
+  int shared_waits_ = 0;
 
   std::string blocked_report_;
 };

@@ -290,9 +290,9 @@ bool join(GreenletCore* g, std::int64_t deadline_ns) {
   if (here && !g->started && g->in_queue) hub.make_ready_next(g);
   for (;;) {
     if (!add_joiner(g, node, &hub)) return true;
-    if (!here) hub.hold_external();  // woken from another thread: not "blocked forever"
+    if (!here) hub.begin_shared_wait();  // woken from another thread: not "blocked forever"
     const Wake w = park(here ? "join" : "join (a greenlet of another hub)", deadline_ns);
-    if (!here) hub.release_external();
+    if (!here) hub.end_shared_wait();
     remove_joiner(g, node, &hub);
     if (g->done()) return true;
     if (w == Wake::deadline) return false;
@@ -328,9 +328,9 @@ std::size_t wait_any(GreenletCore* const* gs, std::size_t n, std::int64_t deadli
   while (added < n && add_joiner(gs[added], nodes[added], &hub)) ++added;
   Wake w = Wake::unparked;
   if (added == n) {  // else one has finished meanwhile: no need to park
-    if (elsewhere) hub.hold_external();
+    if (elsewhere) hub.begin_shared_wait();
     w = park("wait_any", deadline_ns);
-    if (elsewhere) hub.release_external();
+    if (elsewhere) hub.end_shared_wait();
   }
   for (std::size_t i = 0; i < added; ++i) remove_joiner(gs[i], nodes[i], &hub);
   for (std::size_t i = 0; i < n; ++i)

@@ -61,9 +61,9 @@ Wake park_locked(WaitList& list, WaitNode& node, const char* reason, std::int64_
   if (before_park) before_park(arg);
   // A waker on another thread is invisible to this hub: it must not call the wait hopeless.
   Hub* hub = lock.shared() ? node.g->hub : nullptr;
-  if (hub) hub->hold_external();
+  if (hub) hub->begin_shared_wait();
   const Wake w = park(reason, deadline_ns);
-  if (hub) hub->release_external();
+  if (hub) hub->end_shared_wait();
   lock.lock();
   list.remove(&node);  // still linked unless a waker took it off
   return w;
