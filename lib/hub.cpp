@@ -17,7 +17,7 @@
 //     1. timeout = 0 if a greenlet is ready, else until the earliest timer, else infinite;
 //        nothing ready, no timer, no fd waited on, nothing expected from another thread:
 //        wake the root with Wake::blocked_forever instead of sleeping for ever;
-//     2. poll (epoll) and unpark each fd's waiter; run callbacks posted by other threads;
+//     2. poll (epoll) and unpark each fd's waiter; run what other threads sent to the inbox;
 //     3. fire due timers (deadlines of parks, delayed spawns);
 //     4. run ready greenlets, in FIFO order, for a batch of up to kBatch switches.
 //
@@ -44,6 +44,19 @@
 // Stacks are allocated when a greenlet first runs, not when it is spawned, and return to the
 // pool when it finishes: a million spawned greenlets that each run to completion in turn need
 // one stack, not a million.
+//
+// Other threads. Hubs share nothing but their inboxes (inbox.hpp): a greenlet of another hub
+// (or a plain thread) that wakes one of ours, kills it, starts one here (HubGroup::spawn_on) or
+// posts a callback pushes a node into our inbox, and writes our eventfd only if we are asleep.
+// Step 2 of the loop drains the inbox; step 1 does not block while it holds anything, and the
+// sleep handshake makes sure a push that races our going to sleep is never missed. Who may end
+// a park when several threads race for it — a timer here, a hand-over from another hub — is
+// settled by one compare-and-swap on the greenlet's park word (waiter.hpp), so the loop itself
+// never takes a lock. A hub whose greenlets wait only on other threads spins on its inbox for a
+// moment before it sleeps (spin_for_inbox). Rejected: a mutex-protected queue of std::functions
+// (the old Hub::post: a lock, an allocation and a system call per message), and delegating every
+// operation on a shared primitive to the hub that owns it, Seastar's way (a message round trip
+// for every put and get instead of one hand-over).
 
 #include "hub.hpp"
 
