@@ -16,7 +16,9 @@
 #include "hub.hpp"
 
 using namespace std::chrono_literals;
+using cross_hub::First;
 using cross_hub::Flag;
+using cross_hub::race_timeout;
 using cross_hub::spin_until;
 using cross_hub::yield_until;
 
@@ -244,6 +246,28 @@ TEST(HubGroup, KillRacingACrossHubJoinEndsTheJoinExactlyOnce) {
     EXPECT_TRUE(joiner.join(10s));
     EXPECT_TRUE(target.join(10s));
     EXPECT_EQ(outcomes, 1);
+  }
+}
+
+// join(timeout) on hub 0 of a greenlet of hub 1: its own deadline and the target finishing, in
+// both orders (cross_hub.hpp). join answers whether the target is done, and by the time W runs it
+// is, whichever came first; what the race must not do is lose W, wake it twice or leave its node
+// in the target's joiner list (ASan and the next join would see that).
+TEST(HubGroup, JoinTimeoutAndTheTargetFinishingInBothOrders) {
+  for (First first : {First::interruption, First::wake}) {
+    grove::HubGroup hubs(2);
+    grove::mt::Event finish;
+    auto target = hubs.spawn_on(1, [&] { finish.wait(); });
+    const bool joined = race_timeout(
+        hubs, first, [&] { return target.join(5ms); },
+        [&] {
+          finish.set();
+          target.join();  // on hub 1: returns once the target's end has woken every joiner
+        },
+        [&] { return target.core()->join_state.load() & grove::detail::kJoinRemoteWaiters; });
+    EXPECT_TRUE(joined);
+    EXPECT_TRUE(target.ready());
+    EXPECT_TRUE(target.join(0ms));
   }
 }
 

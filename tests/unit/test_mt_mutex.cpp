@@ -166,3 +166,36 @@ TEST(MtCondVar, KillRacingACrossHubNotifyReturnsWithTheLockHeld) {
     EXPECT_FALSE(m.locked()) << "the unwinding greenlet kept the mutex";
   }
 }
+
+TEST(MtMutex, KillAndCrossThreadUnlockInBothOrders) {
+  for (First first : {First::interruption, First::wake}) {
+    grove::HubGroup hubs(2);
+    grove::mt::Mutex m;
+    Flag locked, release, unlocked;
+    std::thread holder([&] {
+      m.lock();
+      locked.raise();
+      release.wait();
+      m.unlock();
+      unlocked.raise();
+    });
+    ASSERT_TRUE(locked.wait());
+    std::atomic<bool> got{false};
+    race_kill(
+        hubs, first, KillFrom::other_thread,
+        [&] {
+          m.lock();
+          got = true;
+          std::lock_guard held(m, std::adopt_lock);
+          grove::sleep(1h);  // the kill arrives here; unwinding unlocks
+        },
+        [&] {
+          release.raise();
+          EXPECT_TRUE(unlocked.wait());
+        },
+        [] { return true; });
+    holder.join();
+    EXPECT_EQ(got, first == First::wake) << "ownership went to a killed waiter, or was lost";
+    EXPECT_FALSE(m.locked()) << "the mutex stayed locked";
+  }
+}
