@@ -6,7 +6,7 @@
 
 namespace grove::detail {
 
-constinit thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec"))) = {};
+thread_local constinit ThreadContext tl_ctx __attribute__((tls_model("initial-exec"))) = {};
 
 namespace {
 

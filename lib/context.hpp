@@ -30,8 +30,8 @@ struct ThreadContext {
   // the thread marked as "in a handler" for ever.)
   void* volatile handler_frame;
   void* volatile handler_greenlet;
-  // The hub is in (or about to enter) its poller's wait: a handler must wake it.
-  volatile sig_atomic_t hub_sleeping;
+  // (Whether the hub is asleep in its poller — what a handler checks before waking it — is the
+  // hub's inbox word, inbox.hpp: other threads read it too, and it must outlive this record.)
 
   bool own_thread_starting;  // grove starts one of its own threads (OwnThreadStart below)
   int tid;              // green_thread.cpp: the thread's id, cached (0: not yet; reset by fork)
@@ -47,7 +47,9 @@ struct ThreadContext {
   void* static_host;    // dns_c.cpp: storage behind gethostbyname() & co.
 };
 
-extern constinit thread_local ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
+// constinit: no dynamic initialisation, so every access is one %fs-relative load, without the
+// TLS wrapper call a thread_local of another file costs otherwise.
+extern thread_local constinit ThreadContext tl_ctx __attribute__((tls_model("initial-exec")));
 
 // Runs fn(arg) when the thread exits, after the teardowns registered later and before the hub
 // is deleted. Registering the same (fn, arg) again does nothing. At most a handful per thread

@@ -53,7 +53,8 @@ std::string describe_state(const GreenletCore* g, const GreenletCore* running, s
       return describe_wait(g, now) + ", parked " + format_duration(now - g->park_since);
     case State::ready:
       if (!g->started) return "not started, ready";
-      return g->wake == Wake::none ? std::string("ready") : std::string("ready, woken: ") + to_string(g->wake);
+      if (const Wake w = park_cause(g); w != Wake::none) return std::string("ready, woken: ") + to_string(w);
+      return "ready";
     case State::created:
       if (g->timer.scheduled()) return "not started, starts in " + format_duration(g->timer.deadline - now);
       return "not started";

@@ -1,21 +1,42 @@
-// event.cpp — grove::Event on the hub's wait list (detail::Waiters).
+// event.cpp — grove::Event and grove::mt::Event on the hub's wait list (detail::Waiters).
 #include "grove/event.hpp"
 
 namespace grove {
 
-void Event::set() noexcept {
-  set_ = true;
-  waiters_.wake_all();
+template <bool Shared>
+void Event::set_impl() noexcept {
+  detail::Section<Shared> op(lock_);
+  set_.store(true, std::memory_order_release);
+  op.wake_all(waiters_);
+}
+
+void Event::set() noexcept { lock_.shared() ? set_impl<true>() : set_impl<false>(); }
+
+void Event::clear_shared() noexcept {
+  std::lock_guard lock(lock_);
+  set_.store(false, std::memory_order_relaxed);
+}
+
+std::size_t Event::waiting() const noexcept {
+  std::lock_guard lock(lock_);
+  return waiters_.size();
 }
 
 bool Event::wait() { return wait_until(detail::kNever); }
 
 bool Event::wait(Duration timeout) { return wait_until(detail::deadline_after(timeout)); }
 
-bool Event::wait_until(std::int64_t deadline_ns) {
-  if (set_) return true;
+template <bool Shared>
+bool Event::wait_impl(std::int64_t deadline_ns) {
+  detail::Section<Shared> op(lock_);
+  if (set_.load(std::memory_order_relaxed)) return true;
   // Only set() wakes this list, so being woken means the event was set.
-  return waiters_.park(nullptr, "Event::wait", deadline_ns);
+  return op.park(waiters_, nullptr, "Event::wait", deadline_ns);
+}
+
+bool Event::wait_until(std::int64_t deadline_ns) {
+  if (set_.load(std::memory_order_acquire)) return true;
+  return lock_.shared() ? wait_impl<true>(deadline_ns) : wait_impl<false>(deadline_ns);
 }
 
 }  // namespace grove

@@ -11,6 +11,12 @@
 #include <sanitizer/common_interface_defs.h>
 #define GROVE_ASAN 1
 #endif
+// ThreadSanitizer: each greenlet is a TSan fiber, and each switch a synchronising fiber switch
+// (greenlets of one hub never run at once; what they share needs no lock).
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define GROVE_TSAN 1
+#endif
 
 namespace ctx = boost::context::detail;
 
@@ -35,6 +41,9 @@ EhGlobals* eh_globals() noexcept { return reinterpret_cast<EhGlobals*>(__cxa_get
 [[gnu::noinline, gnu::cold]] void release_dying_stack() noexcept {
   Hub* hub = Hub::get_if();
   hub->stacks().release(std::exchange(hub->dying_stack(), Stack{}));
+#if GROVE_TSAN
+  if (void* f = std::exchange(hub->dying_fiber, nullptr)) __tsan_destroy_fiber(f);
+#endif
 }
 
 // Runs in the greenlet that was just switched to, on its own stack. `t.data` is the greenlet
@@ -92,6 +101,9 @@ void prepare_context(GreenletCore* g) {
   g->fctx = ctx::make_fcontext(g->stack.top(), g->stack.usable(), &entry);
   g->asan_bottom = g->stack.bottom();
   g->asan_size = g->stack.usable();
+#if GROVE_TSAN
+  g->tsan_fiber = __tsan_create_fiber(0);
+#endif
   g->started = true;
 }
 
@@ -102,6 +114,10 @@ void switch_to(GreenletCore* from, GreenletCore* to) noexcept {
   swap_thread_state(hub, from, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->asan_bottom, to->asan_size);
+#endif
+#if GROVE_TSAN
+  if (!from->tsan_fiber) from->tsan_fiber = __tsan_get_current_fiber();  // the thread's own: the root
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(std::exchange(to->fctx, nullptr), from);
   on_arrival(t, from);
@@ -119,6 +135,9 @@ void switch_away_dead(GreenletCore* to) noexcept {
   swap_thread_state(hub, nullptr, to);
 #if GROVE_ASAN
   __sanitizer_start_switch_fiber(nullptr, to->asan_bottom, to->asan_size);
+#endif
+#if GROVE_TSAN
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);  // the dead one's fiber is destroyed on arrival
 #endif
   ctx::jump_fcontext(std::exchange(to->fctx, nullptr), nullptr);
   __builtin_unreachable();

@@ -10,11 +10,14 @@
 // in another one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <string>
 
 #include "grove/detail/core.hpp"
+#include "grove/detail/spin_lock.hpp"
+#include "inbox.hpp"
 #include "stack.hpp"
 #include "timer_heap.hpp"
 #include "waiter.hpp"
@@ -37,6 +40,19 @@ enum class State : std::uint8_t {
 
 const char* to_string(State s) noexcept;
 
+struct GreenletCore;
+
+// A message about a greenlet to its hub from another thread (inbox.hpp), embedded in the
+// greenlet so that sending one never allocates.
+struct GreenletMessage : InboxNode {
+  GreenletCore* g = nullptr;
+};
+
+// Bits of GreenletCore::join_state.
+inline constexpr unsigned kJoinDone = 1;           // finished: result and error are final
+inline constexpr unsigned kJoinRemoteWaiters = 2;  // a greenlet of another hub joined it once
+inline constexpr unsigned kJoinKillSent = 4;       // a kill from another thread is on its way
+
 struct GreenletCore {
   // Ready-queue links (intrusive: making a greenlet ready never allocates).
   GreenletCore* next = nullptr;
@@ -54,8 +70,10 @@ struct GreenletCore {
   bool in_queue = false;
   bool started = false;  // has run at least once (has a context)
 
-  // park/unpark (waiter.hpp)
-  Wake wake = Wake::none;
+  // park/unpark (waiter.hpp). park_word is (park_gen << 8 | cause): the cause is Wake::none
+  // while the park of that generation is open, and the first waker to claim it writes its cause
+  // there with a compare-and-swap — from any thread. park_gen is the owner's own copy.
+  std::atomic<std::uint64_t> park_word{0};
   bool kill_pending = false;  // sticky: every later park returns Wake::killed at once
   std::uint64_t park_gen = 0;
   const char* wait_reason = nullptr;
@@ -74,19 +92,29 @@ struct GreenletCore {
   unsigned int eh_uncaught = 0;
   int saved_errno = 0;
 
-  // Result and joining.
+  // Result and joining. Joiners of this hub wait in `joiners` (touched on this hub's thread
+  // only); joiners of other hubs in `remote_joiners`, under `remote_lock` (lifecycle.cpp).
   Body* body = nullptr;
   std::exception_ptr error;
   bool killed = false;          // ended by GreenletExit
-  bool error_observed = false;  // someone looked at `error`: do not log it as lost
+  std::atomic<bool> error_observed{false};  // someone looked at `error` (on any thread): do not log it as lost
   WaitList joiners;
+  std::atomic<unsigned> join_state{0};
+  SpinLock remote_lock;
+  WaitList remote_joiners;
+
+  // Messages from other threads: a claimed wake-up, a kill, the start of a greenlet spawned on
+  // this hub from elsewhere. Each is in the hub's inbox at most once at a time.
+  GreenletMessage wake_msg;
+  GreenletMessage kill_msg;
+  GreenletMessage start_msg;
 
   // grove::local<T> values and Group memberships (local.cpp); destroyed when the greenlet ends.
   void* locals = nullptr;
   // The green thread this greenlet runs (green_thread.cpp), if it is one.
   void* green_thread = nullptr;
 
-  int refs = 1;
+  std::atomic<int> refs{1};  // handles (on any thread) and the scheduler
   std::size_t alloc_align = 0;  // the block was allocated with this alignment
   std::uint64_t id = 0;
   std::size_t stack_size = 0;
@@ -96,8 +124,10 @@ struct GreenletCore {
   void* asan_fake_stack = nullptr;
   const void* asan_bottom = nullptr;
   std::size_t asan_size = 0;
+  void* tsan_fiber = nullptr;  // ThreadSanitizer's fiber (unused otherwise)
 
   bool is_parked() const noexcept { return state == State::parked; }
+  bool done() const noexcept { return join_state.load(std::memory_order_acquire) & kJoinDone; }
   const char* display_name() const noexcept { return name.c_str(); }
 };
 
@@ -119,6 +149,10 @@ void learn_thread_state(Hub* hub) noexcept;
 void prepare_context(GreenletCore* g);
 
 // Lifecycle (lifecycle.cpp).
+// A greenlet of `hub`, made on any thread (spawn_on); start_elsewhere() queues it there. The
+// caller keeps that hub alive for the call (hub_group.cpp holds the group's lock).
+GreenletCore* create_on(Hub* hub, std::size_t body_size, std::size_t body_align, SpawnOptions&& opts);
+void start_elsewhere(GreenletCore* g) noexcept;
 GreenletCore* make_root(Hub* hub);
 GreenletCore* make_hub_greenlet(Hub* hub);
 void run_and_exit(GreenletCore* g) noexcept;  // a spawned greenlet's whole life, on its stack

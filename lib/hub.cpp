@@ -17,7 +17,7 @@
 //     1. timeout = 0 if a greenlet is ready, else until the earliest timer, else infinite;
 //        nothing ready, no timer, no fd waited on, nothing expected from another thread:
 //        wake the root with Wake::blocked_forever instead of sleeping for ever;
-//     2. poll (epoll) and unpark each fd's waiter; run callbacks posted by other threads;
+//     2. poll (epoll) and unpark each fd's waiter; run what other threads sent to the inbox;
 //     3. fire due timers (deadlines of parks, delayed spawns);
 //     4. run ready greenlets, in FIFO order, for a batch of up to kBatch switches.
 //
@@ -48,6 +48,19 @@
 // Seeing inside: each turn the loop records its time and a count in `watch` (watch.hpp) — one
 // clock read per turn, nothing per switch. A park takes that time as its start (for dumps, dump.cpp),
 // and grove's monitor (monitor.cpp) tells a hub whose count stands still while it is awake.
+//
+// Other threads. Hubs share nothing but their inboxes (inbox.hpp): a greenlet of another hub
+// (or a plain thread) that wakes one of ours, kills it, starts one here (HubGroup::spawn_on) or
+// posts a callback pushes a node into our inbox, and writes our eventfd only if we are asleep.
+// Step 2 of the loop drains the inbox; step 1 does not block while it holds anything, and the
+// sleep handshake makes sure a push that races our going to sleep is never missed. Who may end
+// a park when several threads race for it — a timer here, a hand-over from another hub — is
+// settled by one compare-and-swap on the greenlet's park word (waiter.hpp), so the loop itself
+// never takes a lock. A hub whose greenlets wait only on other threads spins on its inbox for a
+// moment before it sleeps (spin_for_inbox). Rejected: a mutex-protected queue of std::functions
+// (the old Hub::post: a lock, an allocation and a system call per message), and delegating every
+// operation on a shared primitive to the hub that owns it, Seastar's way (a message round trip
+// for every put and get instead of one hand-over).
 
 #include "hub.hpp"
 
@@ -75,6 +88,9 @@ namespace {
 
 constexpr int kBatch = 64;
 constexpr std::size_t kKeptStacks = 4096;
+constexpr std::uint64_t kIdBlock = 1024;
+
+std::atomic<std::uint64_t> g_next_ids{0};
 
 void child_after_fork() noexcept {
   if (Hub* h = tl_ctx.hub) h->after_fork_in_child();
@@ -91,8 +107,8 @@ void Hub::after_fork_in_child() noexcept {
   } catch (const std::exception& e) {
     GROVE_FATAL("in the child of fork(): %s", e.what());
   }
-  new (&posted_mu_) std::mutex;  // another thread may have held it at fork time
   watch.tid = ::gettid();
+  inbox_.after_fork();  // a push another thread had half done at fork time never completes here
   if (green::on()) keep_only_current_after_fork();
   fds_after_fork();
 }
@@ -136,10 +152,21 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
 
 Hub::~Hub() {
   leave_registry();
+  // Nothing can send any more (no greenlet of this hub is alive, the registry and the offload
+  // link are closed); wait for senders still inside send(), then run what they left.
+  while (senders_.load(std::memory_order_acquire) != 0) sys::sched_yield();
+  drain_inbox();
   stacks_.release(std::exchange(hub_g_->stack, Stack{}));
   release_core(hub_g_);
   release_core(root_);
 }
+
+void Hub::reserve_ids() noexcept {
+  last_id_ = g_next_ids.fetch_add(kIdBlock, std::memory_order_relaxed);
+  id_limit_ = last_id_ + kIdBlock;
+}
+
+std::uint64_t Hub::id_elsewhere() noexcept { return g_next_ids.fetch_add(1, std::memory_order_relaxed) + 1; }
 
 // --- ready queue --------------------------------------------------------------------------------
 
@@ -163,6 +190,7 @@ GreenletCore* Hub::pick_next_slow() noexcept {
 void Hub::exit_current() noexcept {
   GreenletCore* self = current_;
   dying_stack_ = std::exchange(self->stack, Stack{});
+  dying_fiber = self->tsan_fiber;
   GreenletCore* next = pick_next();
   unref(self);  // the scheduler's reference; may free self (its stack is in dying_stack_)
   switch_away_dead(next);
@@ -189,35 +217,35 @@ void Hub::disown(GreenletCore* g) noexcept {
 void Hub::loop() noexcept {
   for (;;) {
     watch.came_back(now_ns());
-    bool posted = run_posted();
+    bool posted = drain_inbox();
     std::int64_t timeout;
     // A handler that ran since the last look must not wait for the next event to be noticed.
-    if (head_ || posted || tl_ctx.signals != 0) {
+    if (head_ || posted || tl_ctx.signals != 0 || !inbox_.idle()) {
       timeout = 0;
     } else if (TimerNode* t = timers_.top()) {
       timeout = std::max<std::int64_t>(0, t->deadline - now_ns());
-    } else if (fd_waiters_ > 0 || external_ > 0 || posted_flag_.load(std::memory_order_acquire)) {
+    } else if (fd_waiters_ > 0 || external_ > 0 || shared_waits_ > 0) {
       timeout = -1;
     } else {
       report_blocked_forever();
       continue;
     }
+    if (timeout != 0 && shared_waits_ > 0 && fd_waiters_ == 0 && spin_for_inbox(timeout)) timeout = 0;
     if (timeout != 0 || fd_waiters_ > 0 || external_ > 0) {
+      // The sleep handshake (inbox.hpp): announce the sleep, then look at the inbox once more.
       // A signal handler that runs from here on writes the wake-up fd (signal_begin); one that
-      // ran before is seen by the check below. Same thread: a compiler fence orders the two.
-      tl_ctx.hub_sleeping = 1;
+      // ran before is seen by the check of tl_ctx.signals below.
       watch.asleep.store(true, std::memory_order_relaxed);
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (tl_ctx.signals != 0) timeout = 0;
+      if (timeout != 0 && (!inbox_.begin_sleep() || tl_ctx.signals != 0)) timeout = 0;
       try {
         poller_.wait(timeout, [this](const PollEvent& ev) { on_poll_event(ev); });
       } catch (const std::exception& e) {
         GROVE_FATAL("%s", e.what());
       }
-      tl_ctx.hub_sleeping = 0;
+      inbox_.end_sleep();
       watch.woke(now_ns());
       watch.asleep.store(false, std::memory_order_relaxed);
-      run_posted();
+      drain_inbox();
     }
     deliver_signals();
     if (!timers_.empty()) fire_timers(now_ns());
@@ -236,31 +264,47 @@ void Hub::fire_timers(std::int64_t now) noexcept {
   }
 }
 
-bool Hub::run_posted() {
-  if (!posted_flag_.load(std::memory_order_acquire)) return false;
-  std::vector<std::function<void()>> batch;
-  {
-    std::lock_guard lock(posted_mu_);
-    batch.swap(posted_);
-    posted_flag_.store(false, std::memory_order_relaxed);
+// --- the inbox (inbox.hpp) ----------------------------------------------------------------------
+
+// Spinning. A greenlet parked on a grove::mt primitive is woken by another thread, through the
+// inbox. If the hub went to sleep at once, each such wake-up would cost the waker an eventfd
+// write and this thread a trip through epoll_wait and the kernel's scheduler — microseconds,
+// where the hand-over itself takes a few hundred nanoseconds. So a hub with such waits and no
+// fd to watch first polls its inbox for up to kSpinNs (or until its next timer), as Go's idle
+// Ms spin and Seastar polls before sleeping. A hub that serves fds never spins: it would delay
+// their events. True if a message arrived.
+bool Hub::spin_for_inbox(std::int64_t timeout_ns) noexcept {
+  constexpr std::int64_t kSpinNs = 50'000;
+  const std::int64_t budget = timeout_ns < 0 ? kSpinNs : std::min(timeout_ns, kSpinNs);
+  const std::int64_t end = now_ns() + budget;
+  for (unsigned i = 1;; ++i) {
+    if (!inbox_.idle()) return true;
+    if (tl_ctx.signals != 0) return false;
+    if ((i & 63) == 0 && now_ns() >= end) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
-  for (auto& fn : batch) {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      GROVE_LOG(error, "callback posted to the hub threw: %s", e.what());
-    }
-  }
-  return !batch.empty();
 }
 
-void Hub::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(posted_mu_);
-    posted_.push_back(std::move(fn));
-    posted_flag_.store(true, std::memory_order_release);
+bool Hub::drain_inbox() noexcept {
+  bool any = false;
+  while (InboxNode* n = inbox_.pop()) {
+    n->run(n);
+    any = true;
   }
-  poller_.notify();
+  return any;
+}
+
+void Hub::send(InboxNode* n) noexcept {
+  // The pin keeps ~Hub from freeing the hub between the push, after which the message may be
+  // handled and the hub's last greenlet end, and the eventfd write.
+  senders_.fetch_add(1, std::memory_order_relaxed);
+  if (inbox_.push(n)) {
+    notifies_.fetch_add(1, std::memory_order_relaxed);
+    poller_.notify();
+  }
+  senders_.fetch_sub(1, std::memory_order_release);
 }
 
 void Hub::report_blocked_forever() noexcept {

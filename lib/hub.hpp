@@ -3,16 +3,19 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <mutex>
+#include <exception>
+#include <new>
 #include <string>
-#include <vector>
+#include <type_traits>
+#include <utility>
 
 #include <poll.h>
 
 #include "context.hpp"
 #include "fd_record.hpp"
 #include "greenlet.hpp"
+#include "inbox.hpp"
+#include "log.hpp"
 #include "poller.hpp"
 #include "stack.hpp"
 #include "timer_heap.hpp"
@@ -102,10 +105,20 @@ class Hub {
   [[noreturn]] void loop() noexcept;
 
   // --- greenlet registry --------------------------------------------------------------------
-  void adopt(GreenletCore* g) noexcept;   // a new greenlet of this thread
-  void disown(GreenletCore* g) noexcept;  // its memory is about to be freed
-  std::uint64_t next_id() noexcept { return ++last_id_; }
+  void adopt(GreenletCore* g) noexcept;   // a greenlet of this thread is started
+  void disown(GreenletCore* g) noexcept;  // it has finished (its block may live on, without the hub)
+  // Greenlet ids are unique in the process: each hub takes them in blocks from a global
+  // counter; a greenlet made on another thread for this hub (spawn_on) takes one directly.
+  std::uint64_t next_id() noexcept {
+    if (last_id_ == id_limit_) [[unlikely]]
+      reserve_ids();
+    return ++last_id_;
+  }
+  static std::uint64_t id_elsewhere() noexcept;
+  // Greenlets started and not yet finished (not counting the root and the hub greenlet).
   std::size_t live_greenlets() const noexcept { return live_; }
+  // The first of them; the others follow GreenletCore::all_next.
+  GreenletCore* alive_list() const noexcept { return all_; }
 
   // --- timers -------------------------------------------------------------------------------
   TimerHeap& timers() noexcept { return timers_; }
@@ -133,19 +146,38 @@ class Hub {
   // A greenlet of this hub waiting on fd in that direction, for error messages; else nullptr.
   GreenletCore* fd_waiter(int fd, Interest in) noexcept;
 
-  // --- other threads ------------------------------------------------------------------------
-  // Runs fn on this hub's thread, in the hub, soon. Callable from any thread.
-  void post(std::function<void()> fn);
+  // --- other threads (inbox.hpp) ------------------------------------------------------------
+  // Queues n for this hub's thread, which runs n->run(n) in the hub loop soon; writes the hub's
+  // eventfd only if the hub is asleep. Any thread; the caller guarantees the hub is alive for
+  // the call (it waits on a greenlet of this hub that cannot finish meanwhile, or holds a lock
+  // the hub's teardown takes). Never blocks, never allocates.
+  void send(InboxNode* n) noexcept;
+  // Runs fn() on this hub's thread, in the hub (it must not block), soon. Any thread. One
+  // allocation for the closure; throws std::bad_alloc. An exception fn throws is logged.
+  template <class F>
+  void post(F&& fn);
   // While held, the hub counts on a wake-up from another thread (an offloaded call) and does not
   // report "would block forever". Hub thread only.
   void hold_external() noexcept { ++external_; }
   void release_external() noexcept { --external_; }
+  // A greenlet of this hub parks where another thread will wake it (a grove::mt primitive, a
+  // join of a greenlet of another hub): like hold_external, and before the hub sleeps with such
+  // waits and no fd to watch it polls its inbox for a moment (see "Spinning" in hub.cpp).
+  void begin_shared_wait() noexcept { ++shared_waits_; }
+  void end_shared_wait() noexcept { --shared_waits_; }
 
   // The OS thread's id (for signals sent to one of its green threads).
   int thread_id() const noexcept { return tid_; }
 
   // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
-  void wake_from_signal() noexcept { poller_.notify(); }
+  void wake_from_signal() noexcept {
+    if (inbox_.asleep()) poller_.notify();
+  }
+  // In (or about to enter) its poller's wait.
+  bool asleep() const noexcept { return inbox_.asleep(); }
+  // How many times other threads wrote this hub's eventfd (tests: a wake-up of a running hub
+  // costs no system call).
+  std::uint64_t notifies() const noexcept { return notifies_.load(std::memory_order_relaxed); }
 
   // Every live hub of the process, under the registry's lock (fd_wait.cpp): fn must not block,
   // and may post() to them.
@@ -170,6 +202,9 @@ class Hub {
   // never moves for the thread's life, and the switch path must not pay __tls_get_addr for it.
   void* eh_globals = nullptr;
   int* errno_location = nullptr;  // likewise &errno
+  // ThreadSanitizer builds: the fiber of the greenlet that just died, destroyed by the one it
+  // switched to (greenlet.cpp). Null otherwise.
+  void* dying_fiber = nullptr;
 
  private:
   static Hub& create();
@@ -183,7 +218,8 @@ class Hub {
   void leave_registry() noexcept;
   void fire_timers(std::int64_t now) noexcept;
   void on_poll_event(const PollEvent& ev) noexcept;
-  bool run_posted();
+  bool drain_inbox() noexcept;
+  bool spin_for_inbox(std::int64_t timeout_ns) noexcept;
   void report_blocked_forever() noexcept;
   void deliver_signals() noexcept;
 
@@ -198,6 +234,8 @@ class Hub {
   GreenletCore* all_ = nullptr;
   std::size_t live_ = 0;
   std::uint64_t last_id_ = 0;
+  std::uint64_t id_limit_ = 0;
+  void reserve_ids() noexcept;
 
   TimerHeap timers_;
   Poller poller_;
@@ -208,12 +246,32 @@ class Hub {
   StackPool stacks_;
   Stack dying_stack_;
 
-  std::mutex posted_mu_;
-  std::vector<std::function<void()>> posted_;
-  std::atomic<bool> posted_flag_{false};
+  Inbox inbox_;
+  std::atomic<int> senders_{0};  // threads inside send(): the hub is not freed under them
+  std::atomic<std::uint64_t> notifies_{0};
   int external_ = 0;
+  int shared_waits_ = 0;
 
   std::string blocked_report_;
 };
+
+template <class F>
+void Hub::post(F&& fn) {
+  struct Posted final : InboxNode {
+    explicit Posted(F&& f) : call(std::forward<F>(f)) {}
+    std::decay_t<F> call;
+  };
+  auto* p = new Posted(std::forward<F>(fn));
+  p->run = [](InboxNode* n) {
+    auto* self = static_cast<Posted*>(n);
+    try {
+      self->call();
+    } catch (const std::exception& e) {
+      GROVE_LOG(error, "callback posted to the hub threw: %s", e.what());
+    }
+    delete self;
+  };
+  send(p);
+}
 
 }  // namespace grove::detail

@@ -181,12 +181,17 @@ void set_nonblocking(int fd) {
 }
 
 int tcp_listen(const std::string& host, std::uint16_t port, int backlog) {
+  return tcp_listen(host, port, ListenOptions{.backlog = backlog});
+}
+
+int tcp_listen(const std::string& host, std::uint16_t port, ListenOptions options) {
   socklen_t len;
   sockaddr_storage ss = parse_addr(host, port, &len);
   int fd = new_socket(ss.ss_family);
   try {
     set_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "tcp_listen");
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd, backlog) < 0)
+    if (options.reuse_port) set_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "tcp_listen");
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || ::listen(fd, options.backlog) < 0)
       throw std::system_error(errno, std::generic_category(),
                               "grove::tcp_listen(" + host + ":" + std::to_string(port) + ")");
   } catch (...) {

@@ -211,7 +211,7 @@ SignalFrame signal_begin(bool sa_restart, void* frame) noexcept {
   if (detail::Hub* hub = c.hub) {
     c.handler_greenlet = hub->current();
     c.handler_frame = frame;
-    if (c.hub_sleeping) hub->wake_from_signal();  // a hub in epoll_wait must look at the signal
+    hub->wake_from_signal();  // a hub asleep in epoll_wait must look at the signal
   }
   return saved;
 }

@@ -5,16 +5,17 @@
 //   1. The caller (a greenlet on hub H) wraps the job in a Pending record on the heap, shared
 //      by itself and the pool, calls H.hold_external() so H does not declare "would block
 //      forever" while it waits for another thread, queues the record and parks.
-//   2. A worker runs the job, then posts a completion callback to H through the thread's HubLink
-//      (Hub::post writes H's eventfd, so a sleeping epoll_wait returns).
+//   2. A worker runs the job, then sends the record itself to H's inbox through the thread's
+//      HubLink (Hub::send: no allocation, and H's eventfd is written only if H is asleep).
 //   3. On H's thread the callback marks the record finished, calls release_external() — once
 //      per job, whatever happened to the caller — and unparks the caller if it is still there.
 //   4. A caller woken by a kill or a Timeout first clears `waiter` and leaves. The record
 //      outlives it (the callback owns a reference), so step 3 touches only heap memory that is
 //      still alive, never the departed caller's stack or GreenletCore.
 //
-// Every field of Pending except `job` is touched on H's thread only; the worker hands the
-// record back through Hub::post, whose mutex orders the job's writes before the caller's reads.
+// Every field of Pending except `job` and `keep` is touched on H's thread only; the worker hands
+// the record back through H's inbox, whose release/acquire orders the job's writes before the
+// caller's reads.
 //
 // Thread exit: a hub is deleted when its thread exits. A job still running then must not post
 // to it: the HubLink's pointer is cleared (under its mutex) by a teardown of the thread's
@@ -60,9 +61,10 @@ struct HubLink {
   Hub* hub = nullptr;  // null once the hub's thread is exiting
 };
 
-struct Pending {
+struct Pending : InboxNode {
   std::shared_ptr<OffloadJob> job;
   std::shared_ptr<HubLink> link;
+  std::shared_ptr<Pending> keep;  // the worker's reference, while the record is in H's inbox
   // Hub thread only:
   bool finished = false;
   GreenletCore* waiter = nullptr;  // null once the caller has left (finished or interrupted)
@@ -176,12 +178,13 @@ class WorkerPool {
     std::shared_ptr<HubLink> link = p->link;
     std::lock_guard lock(link->mu);
     if (!link->hub) return;  // the caller's thread has exited; the result is dropped here
-    try {
-      link->hub->post([p = std::move(p)] { on_complete(*p); });
-    } catch (const std::exception& e) {
-      // Without the post the caller would wait for ever; there is no way to tell it.
-      GROVE_FATAL("offload cannot post a completion to its hub: %s", e.what());
-    }
+    Pending* raw = p.get();
+    raw->keep = std::move(p);
+    raw->run = [](InboxNode* n) {
+      std::shared_ptr<Pending> self = std::move(static_cast<Pending*>(n)->keep);
+      on_complete(*self);
+    };
+    link->hub->send(raw);
   }
 
   std::mutex mu_;

@@ -48,6 +48,7 @@ inline long write(int fd, const void* buf, std::size_t n) noexcept {
   return detail::call(SYS_write, fd, buf, n);
 }
 inline long close(int fd) noexcept { return detail::call(SYS_close, fd); }
+inline long sched_yield() noexcept { return detail::call(SYS_sched_yield); }
 inline long readv(int fd, const iovec* iov, int n) noexcept { return detail::call(SYS_readv, fd, iov, n); }
 inline long writev(int fd, const iovec* iov, int n) noexcept { return detail::call(SYS_writev, fd, iov, n); }
 // preadv2/pwritev2 at the current position (offset -1), with RWF_* flags: RWF_NOWAIT is the

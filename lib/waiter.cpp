@@ -40,38 +40,111 @@ const char* to_string(State s) noexcept {
   return "?";
 }
 
+namespace {
+
+constexpr unsigned kCauseBits = 8;
+constexpr std::uint64_t kCauseMask = 0x7f;
+constexpr std::uint64_t kShared = 0x80;  // wakers on other threads may claim this park
+
+inline std::uint64_t open_word(std::uint64_t gen) noexcept { return gen << kCauseBits; }
+
+// The park of the current generation is over: open the next one.
+inline void end_park(GreenletCore* self) noexcept {
+  ++self->park_gen;
+  self->park_word.store(open_word(self->park_gen), std::memory_order_release);
+}
+
+// The message a claimed wake-up travels in when the waker is on another thread.
+void on_wake_message(InboxNode* n) noexcept {
+  GreenletCore* g = static_cast<GreenletMessage*>(n)->g;
+  GROVE_ASSERT(g->state == State::parked, "a wake-up from another thread for greenlet '%s', which is %s, not parked",
+               g->name.c_str(), to_string(g->state));
+  g->hub->make_ready(g);
+}
+
+}  // namespace
+
+bool claim(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept {
+  const std::uint64_t open = open_word(gen);
+  std::uint64_t w = g->park_word.load(std::memory_order_acquire);
+  if ((w & ~kShared) != open) return false;  // another generation, or ended already
+  const std::uint64_t ended = w | static_cast<std::uint8_t>(cause);
+  if (!(w & kShared)) {
+    // Nobody but this hub's thread can end this park (waiter.hpp): no atomic read-modify-write.
+    g->park_word.store(ended, std::memory_order_relaxed);
+    return true;
+  }
+  return g->park_word.compare_exchange_strong(w, ended, std::memory_order_acq_rel, std::memory_order_relaxed);
+}
+
+Wake park_cause(const GreenletCore* g) noexcept {
+  return static_cast<Wake>(g->park_word.load(std::memory_order_relaxed) & kCauseMask);
+}
+
+void share_park(GreenletCore* self) noexcept {
+  self->park_word.store(open_word(self->park_gen) | kShared, std::memory_order_relaxed);
+}
+
+namespace {
+
+[[gnu::noinline]] void deliver_elsewhere(GreenletCore* g) noexcept {
+  g->wake_msg.g = g;
+  g->wake_msg.run = on_wake_message;
+  g->hub->send(&g->wake_msg);
+}
+
+// On the greenlet's own hub a claimed park is one of a parked greenlet (no switch happens
+// between publishing a wait node and parking); the remote path asserts it (on_wake_message).
+inline void deliver_inline(GreenletCore* g) noexcept {
+  Hub* hub = g->hub;
+  if (hub != tl_ctx.hub) [[unlikely]]
+    return deliver_elsewhere(g);
+  hub->make_ready(g);
+}
+
+}  // namespace
+
+void deliver(GreenletCore* g) noexcept { deliver_inline(g); }
+
 Wake park(const char* reason, std::int64_t deadline_ns, int fd, bool interruptible, const void* object) {
   Hub& hub = Hub::get();
   GreenletCore* self = hub.current();
-  if (self->kill_pending) return Wake::killed;
-  const std::int64_t scope = scope_deadline(self);
-  if (scope != kNever && now_ns() >= scope) return Wake::scope_timeout;
   if (self->is_hub) [[unlikely]]
     GROVE_FATAL("blocking call ('%s') inside the hub (a callback posted to the hub must not block)", reason);
-  const std::int64_t wake_at = std::min(deadline_ns, scope);
+  const std::int64_t scope = scope_deadline(self);
+  // A pending kill or an expired scope ends the park before it starts — through a claim like
+  // any other cause, since a waker on another thread may have claimed it already (waiter.hpp).
+  Wake early = Wake::none;
+  if (self->kill_pending)
+    early = Wake::killed;
+  else if (scope != kNever && now_ns() >= scope)
+    early = Wake::scope_timeout;
+  if (early != Wake::none && claim(self, self->park_gen, early)) {
+    end_park(self);
+    return early;
+  }
+  const std::int64_t wake_at = early != Wake::none ? kNever : std::min(deadline_ns, scope);  // claimed: no timer
   self->wait_reason = reason;
   self->wait_object = object;
   self->wait_fd = fd;
   self->park_since = hub.watch.turn_ns.load(std::memory_order_relaxed);
   self->interruptible = interruptible;
   self->park_deadline = deadline_ns;
-  self->wake = Wake::none;
   self->state = State::parked;
   if (wake_at != kNever) hub.timers().insert(&self->timer, wake_at);
   hub.reschedule();
   hub.timers().cancel(&self->timer);
-  ++self->park_gen;
   self->wait_reason = nullptr;
   self->wait_fd = -1;
-  Wake w = self->wake;
+  Wake w = static_cast<Wake>(self->park_word.load(std::memory_order_acquire) & kCauseMask);
+  end_park(self);
   if (w == Wake::deadline && scope < deadline_ns) w = Wake::scope_timeout;
   return w;
 }
 
 bool unpark(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept {
-  if (g->state != State::parked || g->park_gen != gen) return false;
-  g->wake = cause;
-  g->hub->make_ready(g);
+  if (!claim(g, gen, cause)) return false;
+  deliver_inline(g);
   return true;
 }
 
@@ -96,28 +169,10 @@ WaitNode this_waiter() noexcept {
   return n;
 }
 
-void WaitList::push_back(WaitNode* n) noexcept {
-  n->next = nullptr;
-  n->prev = tail_;
-  (tail_ ? tail_->next : head_) = n;
-  tail_ = n;
-  n->linked = true;
-  ++size_;
-}
-
-void WaitList::remove(WaitNode* n) noexcept {
-  if (!n->linked) return;
-  (n->prev ? n->prev->next : head_) = n->next;
-  (n->next ? n->next->prev : tail_) = n->prev;
-  n->next = n->prev = nullptr;
-  n->linked = false;
-  --size_;
-}
-
-WaitNode* WaitList::pop_front() noexcept {
-  WaitNode* n = head_;
-  if (n) remove(n);
-  return n;
+WaitNode* WaitList::claim_one(Wake cause) noexcept {
+  while (WaitNode* n = pop_front())
+    if (claim(n->g, n->gen, cause)) return n;
+  return nullptr;
 }
 
 WaitNode* WaitList::wake_one(Wake cause) noexcept {

@@ -12,8 +12,29 @@
 // running keeps the first cause that woke it: a primitive that handed it a permit or an item
 // never sees that hand-over undone by a later kill or timeout (those are delivered at the next
 // blocking call instead).
+//
+// Wakers on other threads. Ending a park is two steps: claim, then deliver. claim() is a
+// compare-and-swap on the greenlet's park word (greenlet.hpp) from "generation g, open" to
+// "generation g, ended by <cause>": whoever succeeds first — a timer or an fd on the greenlet's
+// own hub, a grove::mt primitive on another thread — owns the wake-up, and everyone else finds
+// the park closed, so "first cause wins" holds across threads with one atomic operation and no
+// lock. A park is marked shared (share_park) before its greenlet makes it reachable from
+// another thread (a node on a grove::mt primitive's list, a join of a greenlet of another hub);
+// an unshared park can only be ended on its own hub's thread, and claiming it is a plain load
+// and store — single-hub wake-ups pay no atomic read-modify-write. deliver() then makes the greenlet ready: directly when the caller runs on the greenlet's
+// hub, else by sending the greenlet's embedded message through that hub's inbox (inbox.hpp). A
+// primitive that hands something over claims, writes the hand-over into the waiter's slot, and
+// delivers only then — after releasing its lock (WakeBatch) — so a waiter never runs before its
+// slot is filled, and no system call is made under a lock.
+//
+// Invariant: a claimed park is always delivered, and the delivery finds the greenlet parked in
+// that very park. A remote waker may claim in the instants between a greenlet publishing its
+// wait node (under the primitive's lock) and calling park(); park() then still parks, and the
+// message, which its hub can only handle after the greenlet has switched away, makes it ready.
+// So a greenlet's messages are never in its hub's inbox twice, and no park ends twice.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace grove::detail {
@@ -48,7 +69,19 @@ Wake park(const char* reason, std::int64_t deadline_ns = INT64_MAX, int fd = -1,
           const void* object = nullptr);
 
 // Makes g ready with `cause` if it is still in the park of generation `gen`; false if stale.
+// Any thread: claim() then deliver().
 bool unpark(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept;
+// Ends g's park of generation `gen` with `cause` if nobody has yet; any thread. A successful
+// claim must be followed by exactly one deliver(g).
+bool claim(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept;
+void deliver(GreenletCore* g) noexcept;
+// The running greenlet's next park may be claimed from other threads: call before publishing
+// its wait node where another thread can find it.
+void share_park(GreenletCore* self) noexcept;
+
+// What ended g's current park, for a greenlet made ready by it and not yet run; Wake::none while
+// the park is open or when g is ready for another reason (spawned, yielded). Any thread; a snapshot.
+Wake park_cause(const GreenletCore* g) noexcept;
 
 // Throws GreenletExit, TimeoutError or BlockedForever for the causes that mean so; other causes
 // return normally. The C++ API calls this after park(); the C layer maps them to errno instead.
@@ -73,12 +106,36 @@ class WaitList {
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t size() const noexcept { return size_; }
   WaitNode* front() const noexcept { return head_; }
-  void push_back(WaitNode* n) noexcept;
-  void remove(WaitNode* n) noexcept;  // no-op when not linked
-  WaitNode* pop_front() noexcept;
+  void push_back(WaitNode* n) noexcept {
+    n->next = nullptr;
+    n->prev = tail_;
+    (tail_ ? tail_->next : head_) = n;
+    tail_ = n;
+    n->linked = true;
+    ++size_;
+  }
+  void remove(WaitNode* n) noexcept {  // no-op when not linked
+    if (!n->linked) return;
+    (n->prev ? n->prev->next : head_) = n->next;
+    (n->next ? n->next->prev : tail_) = n->prev;
+    n->next = n->prev = nullptr;
+    n->linked = false;
+    --size_;
+  }
+  WaitNode* pop_front() noexcept {
+    WaitNode* n = head_;
+    if (n) remove(n);
+    return n;
+  }
   // Wakes the first waiter whose park is still current; returns it, or nullptr.
   WaitNode* wake_one(Wake cause = Wake::unparked) noexcept;
   std::size_t wake_all(Wake cause = Wake::unparked) noexcept;
+  // Claims the first waiter whose park is still current and takes it off the list, without
+  // delivering it (the caller delivers, usually through a WakeBatch); nullptr if none.
+  WaitNode* claim_one(Wake cause = Wake::unparked) noexcept;
+
+  // detail::Waiters reads head_ inline, as the first pointer of its storage.
+  static constexpr std::size_t head_offset() noexcept { return offsetof(WaitList, head_); }
 
  private:
   WaitNode* head_ = nullptr;

@@ -4,7 +4,8 @@
 #   test_samples.sh BUILD_SAMPLES_DIR CASE [FETCHER]
 #
 # CASE: integrity, keepalive, retries, timeout, concurrency, chunked_redirect, bad_input (with FETCHER =
-# fetch_curl or fetch), serve_files, echo. Every command runs under `timeout`; servers are waited
+# fetch_curl or fetch), serve_files, echo, echo_threads, serve_files_threads (--threads 2, both
+# --accept modes). Every command runs under `timeout`; servers are waited
 # for by polling their "listening on" line, never by sleeping a fixed time.
 set -euo pipefail
 bin="$1"
@@ -176,6 +177,35 @@ case "$case_" in
     awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || fail "no messages echoed"
     rc=0; timeout 10 "$bin/echo_client" -p 1 -n 1 -t 1 >/dev/null 2>"$work/err" || rc=$?
     [ "$rc" -ne 0 ] || fail "echo_client to a closed port succeeded"
+    ;;
+  echo_threads)
+    for mode in per-hub handout; do
+      start_server echo_server --threads 2 --accept "$mode"
+      tasks=$(ls "/proc/${pids[-1]}/task" | wc -l)
+      [ "$tasks" -ge 3 ] || fail "--threads 2: $tasks threads (want main + 2 hubs)"
+      rc=0
+      timeout 20 "$bin/echo_client" -p "$port" -n 50 -s 64 -t 1 >"$work/log" 2>&1 || rc=$?
+      cat "$work/log"
+      [ "$rc" -eq 0 ] || fail "echo_client against --accept $mode: exit $rc"
+      rate=$(sed -n 's/.* \([0-9.]*\) msg\/s.*/\1/p' "$work/log")
+      awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || fail "--accept $mode: no messages echoed"
+      kill "${pids[-1]}"
+    done
+    rc=0; "$bin/echo_server" --threads 0 >/dev/null 2>&1 || rc=$?
+    [ "$rc" -eq 2 ] || fail "--threads 0: exit $rc, want 2"
+    rc=0; "$bin/echo_server" --accept sideways >/dev/null 2>&1 || rc=$?
+    [ "$rc" -eq 2 ] || fail "--accept sideways: exit $rc, want 2"
+    ;;
+  serve_files_threads)
+    make_files 60
+    for mode in per-hub handout; do
+      rm -rf "$work/out" && mkdir -p "$work/out"
+      start_server serve_files --threads 2 --accept "$mode" "$work/root"
+      urls 60 /
+      fetch -q -c 16 -i "$work/urls" -o "$work/out" || fail "$fetcher against --accept $mode exited $?"
+      same_files
+      kill "${pids[-1]}"
+    done
     ;;
   *)
     fail "unknown case $case_"

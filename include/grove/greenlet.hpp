@@ -5,8 +5,12 @@
 //
 // Greenlets of a thread run one at a time on that thread, switching only where one blocks in a
 // grove call. main() (or any thread's own stack) is a greenlet too: a blocking call there runs
-// the others until it can continue. Handles are cheap to copy and belong to the thread that
-// spawned the greenlet.
+// the others until it can continue. A greenlet never moves to another thread (see HubGroup for
+// using several), but its handle works anywhere: handles are cheap to copy, may be passed to
+// and dropped on any thread, and get(), join(), join(timeout), ready() and kill() work from a
+// greenlet of any hub and from a plain thread (which gets a hub of its own to wait in). A kill
+// from another thread raises GreenletExit where the greenlet is parked on its own hub, exactly
+// as a local kill does. name() and set_name() are for the greenlet's own thread.
 #pragma once
 
 #include <cstddef>
@@ -134,23 +138,39 @@ class Greenlet : public AnyGreenlet {
   }
 };
 
+namespace detail {
+
 template <class F, class... A>
-  requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
-auto spawn_later(Duration delay, SpawnOptions opts, F&& f, A&&... args)
-    -> Greenlet<std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>> {
-  using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>;
+using SpawnResult = std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>;
+template <class F, class... A>
+using SpawnBody = CallBody<SpawnResult<F, A...>, std::decay_t<F>, std::decay_t<A>...>;
+
+// Builds f(args...) into the block g (from create or create_on) and returns the handle; the
+// caller starts it. Arguments are copied or moved into the block on the calling thread.
+template <class F, class... A>
+Greenlet<SpawnResult<F, A...>> build(GreenletCore* g, F&& f, A&&... args) {
+  using R = SpawnResult<F, A...>;
   static_assert(!std::is_reference_v<R>, "a greenlet's function must return by value (use std::ref for references)");
-  using B = detail::CallBody<R, std::decay_t<F>, std::decay_t<A>...>;
-  detail::GreenletCore* g = detail::create(sizeof(B), alignof(B), std::move(opts));
+  using B = SpawnBody<F, A...>;
   B* b;
   try {
-    b = new (detail::body_storage(g)) B(std::forward<F>(f), std::forward<A>(args)...);
+    b = new (body_storage(g)) B(std::forward<F>(f), std::forward<A>(args)...);
   } catch (...) {
-    detail::discard(g);
+    discard(g);
     throw;
   }
-  detail::attach(g, b);
-  auto handle = Greenlet<R>::adopt(g);
+  attach(g, b);
+  return Greenlet<R>::adopt(g);
+}
+
+}  // namespace detail
+
+template <class F, class... A>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
+auto spawn_later(Duration delay, SpawnOptions opts, F&& f, A&&... args) -> Greenlet<detail::SpawnResult<F, A...>> {
+  using B = detail::SpawnBody<F, A...>;
+  detail::GreenletCore* g = detail::create(sizeof(B), alignof(B), std::move(opts));
+  auto handle = detail::build(g, std::forward<F>(f), std::forward<A>(args)...);
   detail::start(g, delay);
   return handle;
 }

@@ -55,6 +55,13 @@ void set_nonblocking(int fd);
 // Conveniences for numeric addresses ("127.0.0.1", "::1"): a listening TCP socket (SO_REUSEADDR;
 // port 0 picks a free one) and a connected one (TCP_NODELAY). Both close-on-exec.
 int tcp_listen(const std::string& host, std::uint16_t port, int backlog = 1024);
+// The same with SO_REUSEPORT as well (reuse_port): several sockets, one per hub, may listen on
+// the same port, and the kernel spreads incoming connections over them (grove/server.hpp).
+struct ListenOptions {
+  int backlog = 1024;
+  bool reuse_port = false;
+};
+int tcp_listen(const std::string& host, std::uint16_t port, ListenOptions options);
 int tcp_connect(const std::string& host, std::uint16_t port);
 // The local port a socket is bound to.
 std::uint16_t local_port(int fd);

@@ -26,6 +26,13 @@
 //
 // PriorityQueue pops the smallest item first (by Compare, std::less by default, as Python's and
 // gevent's do); equal items come out in no particular order. LifoQueue pops the newest item.
+//
+// Between hubs: grove::Queue & co. belong to one hub (the first that waits on or wakes through
+// them). grove::mt::Queue, mt::LifoQueue, mt::PriorityQueue and mt::Channel work between
+// greenlets of different hubs and plain threads with every guarantee above (FIFO across all of
+// them, nothing lost or delivered twice on kill or timeout, close and iteration). Items are moved
+// under a spin lock: T's move constructor should not block. A plain thread may put into a queue
+// with room (or a Channel with a getter waiting) without a hub; a wait gives it a hub of its own.
 #pragma once
 
 #include <algorithm>
@@ -34,6 +41,7 @@
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -153,19 +161,27 @@ class BasicQueue {
   }
 
   // No more puts; getters drain what is left, then get QueueClosed. Wakes every waiter.
-  void close() noexcept {
-    closed_ = true;
-    getters_.wake_all();
-    putters_.wake_all();
-  }
+  void close() noexcept { lock_.shared() ? close_impl<true>() : close_impl<false>(); }
 
-  bool closed() const noexcept { return closed_; }
-  std::size_t size() const noexcept { return store_.size(); }
-  bool empty() const noexcept { return store_.size() == 0; }
-  bool full() const noexcept { return store_.size() >= capacity_; }
+  bool closed() const noexcept {
+    std::lock_guard lock(lock_);
+    return closed_;
+  }
+  std::size_t size() const noexcept {
+    std::lock_guard lock(lock_);
+    return store_.size();
+  }
+  bool empty() const noexcept { return size() == 0; }
+  bool full() const noexcept { return size() >= capacity_; }
   std::size_t capacity() const noexcept { return capacity_; }  // kUnbounded if unbounded
-  std::size_t getters_waiting() const noexcept { return getters_.size(); }
-  std::size_t putters_waiting() const noexcept { return putters_.size(); }
+  std::size_t getters_waiting() const noexcept {
+    std::lock_guard lock(lock_);
+    return getters_.size();
+  }
+  std::size_t putters_waiting() const noexcept {
+    std::lock_guard lock(lock_);
+    return putters_.size();
+  }
 
   // Range-for: items until the queue is closed and drained. Each step is a get().
   class iterator {
@@ -197,9 +213,13 @@ class BasicQueue {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  protected:
-  explicit BasicQueue(std::size_t capacity, const char* name) : capacity_(capacity) {
+  BasicQueue(std::size_t capacity, const char* name, bool shared = false) : lock_(shared), capacity_(capacity) {
     getters_.set_owner_name(name);
     putters_.set_owner_name(name);
+    if (shared) {
+      getters_.set_shared();
+      putters_.set_shared();
+    }
   }
 
  private:
@@ -211,10 +231,22 @@ class BasicQueue {
   };
 
   bool put_until(T& item, std::int64_t deadline_ns, bool wait) {
+    return lock_.shared() ? put_impl<true>(item, deadline_ns, wait) : put_impl<false>(item, deadline_ns, wait);
+  }
+  Got get_until(std::optional<T>& out, std::int64_t deadline_ns, bool wait) {
+    return lock_.shared() ? get_impl<true>(out, deadline_ns, wait) : get_impl<false>(out, deadline_ns, wait);
+  }
+
+  template <bool Shared>
+  bool put_impl(T& item, std::int64_t deadline_ns, bool wait) {
+    Section<Shared> op(lock_);
     for (;;) {
-      if (closed_) throw_queue_closed("put");
+      if (closed_) {
+        op.unlock();
+        throw_queue_closed("put");
+      }
       void* s = nullptr;
-      if (getters_.wake_one(&s)) {  // a getter waits, so the store is empty: hand it over
+      if (op.wake_one(getters_, &s)) {  // a getter waits, so the store is empty: hand it over
         static_cast<std::optional<T>*>(s)->emplace(std::move(item));
         return true;
       }
@@ -224,21 +256,23 @@ class BasicQueue {
       }
       if (!wait) return false;
       PutSlot slot{&item};
-      if (!putters_.park(&slot, "Queue::put", deadline_ns)) return false;
+      if (!op.park(putters_, &slot, "Queue::put", deadline_ns)) return false;
       if (slot.taken) return true;
       // Woken without the item taken: closed, or a getter failed to move it. Look again.
     }
   }
 
-  Got get_until(std::optional<T>& out, std::int64_t deadline_ns, bool wait) {
+  template <bool Shared>
+  Got get_impl(std::optional<T>& out, std::int64_t deadline_ns, bool wait) {
+    Section<Shared> op(lock_);
     for (;;) {
       if (store_.size() > 0) {
         out.emplace(store_.pop());
-        admit_putter();
+        admit_putter(op);
         return Got::item;
       }
       void* s = nullptr;
-      if (putters_.wake_one(&s)) {  // empty store with a putter waiting: a rendezvous
+      if (op.wake_one(putters_, &s)) {  // empty store with a putter waiting: a rendezvous
         auto* slot = static_cast<PutSlot*>(s);
         out.emplace(std::move(*slot->item));
         slot->taken = true;
@@ -246,17 +280,18 @@ class BasicQueue {
       }
       if (closed_) return Got::closed;
       if (!wait) return Got::none;
-      if (!getters_.park(&out, "Queue::get", deadline_ns)) return Got::none;
+      if (!op.park(getters_, &out, "Queue::get", deadline_ns)) return Got::none;
       if (out) return Got::item;
       // Woken empty-handed: closed, or a putter failed to move its item. Look again.
     }
   }
 
   // There is room again: the longest-waiting putter's item joins the tail.
-  void admit_putter() noexcept {
+  template <bool Shared>
+  void admit_putter(Section<Shared>& op) noexcept {
     if (store_.size() >= capacity_) return;
     void* s = nullptr;
-    if (!putters_.wake_one(&s)) return;
+    if (!op.wake_one(putters_, &s)) return;
     auto* slot = static_cast<PutSlot*>(s);
     try {
       store_.push(std::move(*slot->item));
@@ -266,6 +301,15 @@ class BasicQueue {
     }
   }
 
+  template <bool Shared>
+  void close_impl() noexcept {
+    Section<Shared> op(lock_);
+    closed_ = true;
+    op.wake_all(getters_);
+    op.wake_all(putters_);
+  }
+
+  mutable PrimitiveLock lock_;
   Store store_;
   std::size_t capacity_;
   bool closed_ = false;
@@ -312,5 +356,46 @@ class Channel : public detail::BasicQueue<T, detail::FifoStore<T>> {
  public:
   Channel() : Base(0, "grove::Channel") {}
 };
+
+// The same four, for greenlets of several hubs and plain threads.
+namespace mt {
+
+template <class T>
+class Queue : public detail::BasicQueue<T, detail::FifoStore<T>> {
+  using Base = detail::BasicQueue<T, detail::FifoStore<T>>;
+
+ public:
+  Queue() : Base(Base::kUnbounded, "grove::mt::Queue", true) {}
+  explicit Queue(std::size_t capacity) : Base(detail::checked_capacity(capacity), "grove::mt::Queue", true) {}
+};
+
+template <class T>
+class LifoQueue : public detail::BasicQueue<T, detail::LifoStore<T>> {
+  using Base = detail::BasicQueue<T, detail::LifoStore<T>>;
+
+ public:
+  LifoQueue() : Base(Base::kUnbounded, "grove::mt::LifoQueue", true) {}
+  explicit LifoQueue(std::size_t capacity) : Base(detail::checked_capacity(capacity), "grove::mt::LifoQueue", true) {}
+};
+
+template <class T, class Compare = std::less<T>>
+class PriorityQueue : public detail::BasicQueue<T, detail::HeapStore<T, Compare>> {
+  using Base = detail::BasicQueue<T, detail::HeapStore<T, Compare>>;
+
+ public:
+  PriorityQueue() : Base(Base::kUnbounded, "grove::mt::PriorityQueue", true) {}
+  explicit PriorityQueue(std::size_t capacity)
+      : Base(detail::checked_capacity(capacity), "grove::mt::PriorityQueue", true) {}
+};
+
+template <class T>
+class Channel : public detail::BasicQueue<T, detail::FifoStore<T>> {
+  using Base = detail::BasicQueue<T, detail::FifoStore<T>>;
+
+ public:
+  Channel() : Base(0, "grove::mt::Channel", true) {}
+};
+
+}  // namespace mt
 
 }  // namespace grove

@@ -8,8 +8,9 @@
 // and must stay inside the root, so neither "../" nor a symlink leads out of it. No Range, no
 // directory listings (a directory is a 404).
 //
-// Every connection is plain blocking-style code in its own greenlet; one thread serves thousands.
-// The test hooks (--delay-ms, --fail-first, --reset-first, --chunked, /redirect?to=PATH) exist so
+// Every connection is plain blocking-style code in its own greenlet; one thread serves thousands,
+// and --threads N serves them on N hubs (a listener per hub with SO_REUSEPORT, or with
+// --accept handout one acceptor handing connections out). The test hooks (--delay-ms, --fail-first, --reset-first, --chunked, /redirect?to=PATH) exist so
 // the downloaders' tests and the demo can make concurrency, retries and parsing visible.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,11 +25,14 @@
 
 #include "../common/server_common.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,8 +48,15 @@ struct Config {
   bool log_connections = false;
 };
 
-// How many requests each path has seen: the fault hooks act on the first N of every path.
+// How many requests each path has seen: the fault hooks act on the first N of every path. Shared
+// by the hubs of --threads; the lock is held for a lookup only, never across a park.
+std::mutex g_seen_mu;
 std::unordered_map<std::string, int> g_seen;
+
+int seen_before(const std::string& path) {
+  std::lock_guard lock(g_seen_mu);
+  return g_seen[path]++;
+}
 
 struct Request {
   std::string method, target, version;
@@ -142,21 +153,23 @@ void send_file(int fd, int file, off_t size, bool keep_alive, bool head_only, bo
   head += "\r\n";
   send_str(fd, head);
   if (head_only) return;
-  // Regular-file reads come from the page cache and do not park; only the socket side waits.
+  // Regular-file reads come from the page cache and do not park; only the socket side waits —
+  // and while it does, other connections of this hub run, so each send has its own buffer.
   // Chunked mode uses odd-sized chunks so clients meet chunk boundaries mid-buffer.
-  static thread_local char buf[64 * 1024];
-  const std::size_t step = chunked ? 10007 : sizeof buf;
+  constexpr std::size_t kBuf = 64 * 1024;
+  const auto buf = std::make_unique<char[]>(kBuf);
+  const std::size_t step = chunked ? 10007 : kBuf;
   for (off_t off = 0; off < size;) {
-    ssize_t n = ::pread(file, buf, std::min<std::size_t>(step, static_cast<std::size_t>(size - off)), off);
+    ssize_t n = ::pread(file, buf.get(), std::min<std::size_t>(step, static_cast<std::size_t>(size - off)), off);
     if (n <= 0) throw std::system_error(n < 0 ? errno : EIO, std::generic_category(), "pread");
     if (chunked) {
       char len[32];
       int l = std::snprintf(len, sizeof len, "%zx\r\n", static_cast<std::size_t>(n));
       grove::send_all(fd, len, static_cast<std::size_t>(l));
-      grove::send_all(fd, buf, static_cast<std::size_t>(n));
+      grove::send_all(fd, buf.get(), static_cast<std::size_t>(n));
       grove::send_all(fd, "\r\n", 2);
     } else {
-      grove::send_all(fd, buf, static_cast<std::size_t>(n));
+      grove::send_all(fd, buf.get(), static_cast<std::size_t>(n));
     }
     off += n;
   }
@@ -198,7 +211,7 @@ Outcome answer(int fd, const Config& cfg, const Request& req) {
   }
   const std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 
-  const int nth = g_seen[path]++;
+  const int nth = seen_before(path);
   if (nth < cfg.reset_first) {
     // Abortive close (RST): the client sees a reset connection and no answer at all.
     linger lg{1, 0};
@@ -298,7 +311,7 @@ void serve_connection(int fd, const Config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Serve a directory over HTTP/1.1 (GET/HEAD, keep-alive), one greenlet per connection, one thread.\n"
+  CLI::App app{"Serve a directory over HTTP/1.1 (GET/HEAD, keep-alive), one greenlet per connection.\n"
                "Prints 'listening on HOST:PORT' as its first line."};
   Config cfg;
   std::string root = ".";
@@ -315,6 +328,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   app.add_flag("--chunked", cfg.chunked, "test hook: send files with Transfer-Encoding: chunked");
   app.add_flag("--log-connections", cfg.log_connections, "test hook: print 'connection N' for every accepted connection");
+  server_common::Threads threads;
+  threads.add_options(app);
   app.footer("Also test hooks: GET /redirect?to=PATH answers 302 with Location: PATH; /redirect-loop redirects to itself.");
   try {
     app.parse(argc, argv);
@@ -334,28 +349,16 @@ int main(int argc, char** argv) {
   if (cfg.root == "/") cfg.root.clear();  // so "root + '/'" prefixes stay right
 
   server_common::raise_fd_limit();
-  const int listener = server_common::listen_and_announce("serve_files", host, port);
-  if (listener < 0) return 1;
-
-  for (;;) {
-    int c;
-    try {
-      c = grove::accept(listener);
-    } catch (const std::system_error& e) {
-      // EMFILE & co.: say so, give connections a moment to finish, keep serving.
-      std::fprintf(stderr, "serve_files: accept: %s\n", e.what());
-      grove::sleep(std::chrono::milliseconds(50));
-      continue;
-    }
+  std::atomic<unsigned long> accepted{0};
+  return server_common::serve("serve_files", host, port, threads, [&cfg, &accepted](int c) {
     // A response goes out in pieces (head, then the body): without TCP_NODELAY, Nagle holds the
     // last piece until the client's delayed ACK (40 ms) on a kept-alive connection.
     const int one = 1;
     ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (cfg.log_connections) {
-      static unsigned long accepted = 0;
-      std::printf("connection %lu\n", ++accepted);
+      std::printf("connection %lu\n", accepted.fetch_add(1, std::memory_order_relaxed) + 1);
       std::fflush(stdout);
     }
-    grove::spawn([c, &cfg] { serve_connection(c, cfg); });
-  }
+    serve_connection(c, cfg);
+  });
 }

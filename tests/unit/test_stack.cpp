@@ -41,6 +41,9 @@ TEST(StackDeathTest, OverflowIsReportedWithNameAndSize) {
 
 TEST(Stack, GuardedStacksDoNotSplitMappings) {
   if (grove::detail::running_on_valgrind()) GTEST_SKIP() << "under valgrind: guards are made with mprotect there (two mappings per stack), by design";
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer maps memory of its own for every fiber (greenlet)";
+#endif
   if (grove::detail::StackPool::guard_method() == grove::detail::GuardMethod::mprotect)
     GTEST_SKIP() << "kernel without MADV_GUARD_INSTALL: each stack costs two mappings";
   grove::yield();  // hub up, with its own stack

@@ -107,26 +107,34 @@ TEST(Waiter, OwnDeadlineWakesWithDeadline) {
   EXPECT_EQ(p.woke, d::Wake::deadline);
 }
 
-// A park that ends at once, without switching, leaves the generation where it was.
+// A park that ends at once does not switch (a greenlet made ready just before does not run
+// meanwhile), and it ends its generation like any park: a waker holding it finds it closed.
 TEST(Waiter, PendingInterruptionsReturnAtOnce) {
   d::Wake after_kill = d::Wake::none;
-  bool parked_anyway = true;
+  bool bystander_ran_meanwhile = true;
+  bool stale_unpark_worked = true;
+  bool ran = false;
+  grove::Greenlet<void> first_bystander;
   auto g = grove::spawn([&] {
     try {
       grove::yield();  // killed while here
     } catch (const grove::GreenletExit&) {
       d::GreenletCore* self = d::Hub::get().current();
+      first_bystander = grove::spawn([&ran] { ran = true; });  // ready: would run if park switched
       const std::uint64_t gen = self->park_gen;
       after_kill = d::park("after-kill", d::deadline_after(10s));
-      parked_anyway = self->park_gen != gen;
+      bystander_ran_meanwhile = ran;
+      stale_unpark_worked = d::unpark(self, gen, d::Wake::unparked);
       throw;
     }
   });
   grove::yield();
   g.kill_nowait();
   g.join();
+  first_bystander.join();
   EXPECT_EQ(after_kill, d::Wake::killed);
-  EXPECT_FALSE(parked_anyway);
+  EXPECT_FALSE(bystander_ran_meanwhile);
+  EXPECT_FALSE(stale_unpark_worked);
   EXPECT_TRUE(g.killed());
 
   // An expired grove::Timeout scope: the park does not even start.
@@ -134,10 +142,11 @@ TEST(Waiter, PendingInterruptionsReturnAtOnce) {
   const auto t0 = grove::Clock::now();
   while (grove::Clock::now() - t0 < 3ms) {
   }  // let the scope expire without parking
-  d::GreenletCore* self = d::Hub::get().current();
-  const std::uint64_t gen = self->park_gen;
+  ran = false;
+  auto bystander = grove::spawn([&ran] { ran = true; });
   EXPECT_EQ(d::park("expired-scope", d::deadline_after(10s)), d::Wake::scope_timeout);
-  EXPECT_EQ(self->park_gen, gen);
+  EXPECT_FALSE(ran);
+  bystander.kill();
 }
 
 TEST(Waiter, WaitListSkipsWaitersThatMovedOn) {
