@@ -11,9 +11,9 @@
 // grove::mt twin — that is, what every single-hub user would pay if the plain type were the
 // thread-safe one:
 //
-//   put + get, no switch       6.4 ns  vs 16.1 ns  (x2.5)   Queue round trip   53 vs 65 ns/hand-over
-//   Mutex lock + unlock        6.6 ns  vs 13.8 ns  (x2.1)   Channel round trip 46 vs 57
-//   Semaphore acquire+release  3.8 ns  vs 14.1 ns  (x3.7)   Event ping-pong    44 vs 67
+//   put + get, no switch       4.4 ns  vs 16.4 ns  (x3.7)   Queue round trip   45 vs 61 ns/hand-over
+//   Mutex lock + unlock        5.6 ns  vs 13.5 ns  (x2.4)   Channel round trip 45 vs 61
+//   Semaphore acquire+release  3.8 ns  vs 13.6 ns  (x3.5)   Event ping-pong    43 vs 59
 //
 // (An earlier experiment, a spin lock added to the old Queue and a CAS to the old unpark:
 // put + get 7.4 -> 14.4 ns, round trips unchanged — the hand-overs hide the locks behind the
@@ -21,11 +21,14 @@
 // so grove:: keeps hub-local types and grove::mt has the thread-safe twins. They are not a second
 // sync layer: each operation is written once, as a template on Shared (detail::Section), and
 // compiled twice — without lock or deferred wake-ups for grove::, with a SpinLock and wake-ups
-// delivered after it for grove::mt — on the one WaitList/park/unpark underneath. The plain types
-// got faster on the way (bench_sync before/after, same run: put+get 7.5 -> 6.4 ns, Mutex
-// 9.1 -> 6.6, Semaphore 5.2 -> 3.8, Event ping-pong 47 -> 44, Queue round trip 48 -> 53 (+10 %),
-// Pool::map +5..10 %), because their empty-list checks are now inline. An mt type derives from
-// the plain one, so it can be passed wherever the plain one is expected.
+// delivered after it for grove::mt — on the one WaitList/park/unpark underneath. The hub-local
+// path of each operation stays inline in its caller (queue.hpp's put_until/get_until): behind one
+// out-of-line call the Queue round trip cost 13-18 % more, one more mispredicted return after the
+// switch. Before/after on main (bench_sync, release, taskset -c 1, medians of 5, same run,
+// 2026-12-01; ns per iteration): Queue round trip 94.3 -> 90.1, Channel 97.0 -> 90.6, Event
+// ping-pong 89.4 -> 85.9, put + get 6.86 -> 4.38, yield 30.4 -> 29.7, Pool::map(1000) 18.1 ->
+// 18.9 ms (+4 %). An mt type derives from the plain one, so it can be passed wherever the plain
+// one is expected.
 #include "assert.hpp"
 #include "grove/detail/waiters.hpp"
 
