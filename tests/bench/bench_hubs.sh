@@ -109,3 +109,14 @@ for n in t1 t2 t2_handout; do
   printf "$fmt" "echo $n: msg/s | server CPU | msg per server CPU-s" \
     "$(median ${e_rate[$n]}) | $(median ${e_cpu[$n]})" "$(median ${e_eff[$n]})"
 done
+
+# Rows for run.sh's table (tab-separated: measure, grove, peer, ratio, target, verdict).
+p9=$(median "${g_rt[@]}") p9_go=$(median "${go_rt[@]}") q=$(median "${g_q[@]}")
+t1=$(median ${e_eff[t1]}) t2=$(median ${e_eff[t2]}) t2h=$(median ${e_eff[t2_handout]})
+awk -v g="$p9" -v o="$p9_go" -v q="$q" -v qo="$(median "${go_q[@]}")" -v t1="$t1" -v t2="$t2" -v t2h="$t2h" 'BEGIN {
+  ok = (g != "nan" && o != "nan" && g + 0 < o + 0)
+  printf "ROW\tP9 round trip between two hubs, ns\t%s\tGo locked %s\t%.1f\tfaster than Go\t%s\n", g, o, (g > 0 ? o / g : 0), ok ? "PASS" : "FAIL"
+  printf "ROW\tP9 cross-hub Queue, M items/s\t%s\tGo chan %s\t-\t>= 2\t%s\n", q, qo, (q != "nan" && q + 0 >= 2) ? "PASS" : "FAIL"
+  printf "ROW\tP9 echo --threads 2 / --threads 1, msg per server CPU-s\t%s\tt1 %s\t%.2f\t(2 cores, load on one)\t-\n", t2, t1, (t1 > 0 ? t2 / t1 : 0)
+  printf "ROW\tP9 echo --threads 2 handout / --threads 1\t%s\tt1 %s\t%.2f\t(2 cores, load on one)\t-\n", t2h, t1, (t1 > 0 ? t2h / t1 : 0)
+}'

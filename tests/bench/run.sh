@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds tests/bench in release mode, runs P1–P8 of DESIGN.md §5 side by side (grove next to its
+# Builds tests/bench in release mode, runs P1–P9 of DESIGN.md §5 side by side (grove next to its
 # limit or peer, in the same run, on the same machine) and prints raw numbers, medians and a table.
-# P1–P4 are run here; P5 (bench_green.sh), P6 (bench_fetch.sh), P7 (bench_dns) and P8
-# (bench_preload.sh) by the scripts next to this one, each with its peers in the same run.
+# P1–P4 are run here; P5 (bench_green.sh), P6 (bench_fetch.sh), P7 (bench_dns), P8
+# (bench_preload.sh) and P9 (bench_hubs.sh) by the scripts next to this one, each with its peers
+# in the same run.
 #
 #   tests/bench/run.sh [BUILD_DIR]        (default: build-bench, relative to the repo root)
 #
 # Environment: RUNS (repetitions for P1, P2, P4; default 5), ECHO_SECONDS (measured seconds per P4
 # run; default 5), SKIP_1M=1 (skip P3's one-million-greenlet run, the slowest step), CORE_ONLY=1
 # (P1–P4 only).
-# Needs: meson, ninja, Google Benchmark, go (golang-go), taskset; for P5–P8 also nginx, curl,
+# Needs: meson, ninja, Google Benchmark, go (golang-go), taskset; for P5–P9 also nginx, curl,
 # redis-server and redis-benchmark, python3. About 2–3 minutes on 2 cores for P1–P4, 10 for all.
 set -euo pipefail
 
@@ -186,7 +187,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 == 0) print "nan"; else print
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { if (v == "nan" || v == "skipped") { print "n/a"; exit }
   ok = (op == "<=") ? (v + 0 <= t + 0) : (v + 0 >= t + 0); print ok ? "PASS" : "FAIL" }'; }
 
-# --- P5–P8: the scripts next to this one -------------------------------------------------------
+# --- P5–P9: the scripts next to this one -------------------------------------------------------
 # Each prints its raw numbers (shown here on stderr) and ends with "ROW<tab>…" lines for the table.
 # Its peers run in the same script, so its ratios hold on their own.
 more_rows=()
@@ -211,6 +212,7 @@ if [[ ${CORE_ONLY:-0} != 1 ]]; then
   more_rows+=("$(printf 'ROW\t%s\t%s\t%s\t%s\t%s\t%s' "P7 1000 lookups at 50 ms, worst of 10" "${p7_worst:-nan}" \
     "median ${p7_med:-nan}" "-" "<= 100 ms" "$(verdict "${p7_worst:-nan}" '<=' 100)")")
   run_more P8 env RUNS="$RUNS" bash "$here/bench_preload.sh" "$build"
+  run_more P9 env RUNS="$RUNS" bash "$here/bench_hubs.sh" "$build"
 fi
 
 # --- table ------------------------------------------------------------------------------------
