@@ -8,6 +8,7 @@
 #include <climits>
 #include <ctime>
 
+#include "grove/detail/spin_lock.hpp"
 #include "grove/nothrow.hpp"
 #include "hub.hpp"
 #include "log.hpp"
@@ -29,16 +30,13 @@ struct Node {
 };
 
 struct alignas(64) Bucket {
-  std::atomic<bool> busy{false};
+  SpinLock busy;  // never held across a park: spins, then yields the CPU (spin_lock.hpp)
   Node* head = nullptr;
   Node* tail = nullptr;
   std::atomic<int> kernel_waiters{0};
 
-  void lock() noexcept {
-    while (busy.exchange(true, std::memory_order_acquire))
-      while (busy.load(std::memory_order_relaxed)) __builtin_ia32_pause();
-  }
-  void unlock() noexcept { busy.store(false, std::memory_order_release); }
+  void lock() noexcept { busy.lock(); }
+  void unlock() noexcept { busy.unlock(); }
   void push(Node* n) noexcept {
     n->next = nullptr;
     n->prev = tail;

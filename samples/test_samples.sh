@@ -60,6 +60,17 @@ urls() {  # urls N PREFIX
 
 fetch() { timeout 30 "$bin/$fetcher" "$@"; }
 
+# echo_client against the server on $port (50 messages of 64 B over $2 connections); fails unless
+# it exits 0 having echoed messages. $1 names the server in the failure.
+echo_round_trips() {
+  local rc=0 rate
+  timeout 20 "$bin/echo_client" -p "$port" -n 50 -s 64 -t "$2" >"$work/log" 2>&1 || rc=$?
+  cat "$work/log"
+  [ "$rc" -eq 0 ] || fail "echo_client against $1: exit $rc"
+  rate=$(sed -n 's/.* \([0-9.]*\) msg\/s.*/\1/p' "$work/log")
+  awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || fail "$1: no messages echoed"
+}
+
 case "$case_" in
   integrity)
     make_files 60
@@ -169,12 +180,7 @@ case "$case_" in
     ;;
   echo)
     start_server echo_server
-    rc=0
-    timeout 20 "$bin/echo_client" -p "$port" -n 50 -s 64 -t 2 >"$work/log" 2>&1 || rc=$?
-    cat "$work/log"
-    [ "$rc" -eq 0 ] || fail "echo_client exit $rc"
-    rate=$(sed -n 's/.* \([0-9.]*\) msg\/s.*/\1/p' "$work/log")
-    awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || fail "no messages echoed"
+    echo_round_trips "echo_server" 2
     rc=0; timeout 10 "$bin/echo_client" -p 1 -n 1 -t 1 >/dev/null 2>"$work/err" || rc=$?
     [ "$rc" -ne 0 ] || fail "echo_client to a closed port succeeded"
     ;;
@@ -183,12 +189,7 @@ case "$case_" in
       start_server echo_server --threads 2 --accept "$mode"
       tasks=$(ls "/proc/${pids[-1]}/task" | wc -l)
       [ "$tasks" -ge 3 ] || fail "--threads 2: $tasks threads (want main + 2 hubs)"
-      rc=0
-      timeout 20 "$bin/echo_client" -p "$port" -n 50 -s 64 -t 1 >"$work/log" 2>&1 || rc=$?
-      cat "$work/log"
-      [ "$rc" -eq 0 ] || fail "echo_client against --accept $mode: exit $rc"
-      rate=$(sed -n 's/.* \([0-9.]*\) msg\/s.*/\1/p' "$work/log")
-      awk -v r="${rate:-0}" 'BEGIN { exit !(r > 0) }' || fail "--accept $mode: no messages echoed"
+      echo_round_trips "--accept $mode" 1
       kill "${pids[-1]}"
     done
     rc=0; "$bin/echo_server" --threads 0 >/dev/null 2>&1 || rc=$?
