@@ -119,7 +119,7 @@ void Hub::keep_only_current_after_fork() noexcept {
   auto abandon = [this](GreenletCore* g) {
     unqueue(g);
     timers_.cancel(&g->timer);
-    ++g->park_gen;  // every pending wake-up is stale
+    end_park(g);  // every pending wake-up is stale
     g->state = State::dead;
   };
   for (GreenletCore* g = all_; g; g = g->all_next)

@@ -48,12 +48,6 @@ constexpr std::uint64_t kShared = 0x80;  // wakers on other threads may claim th
 
 inline std::uint64_t open_word(std::uint64_t gen) noexcept { return gen << kCauseBits; }
 
-// The park of the current generation is over: open the next one.
-inline void end_park(GreenletCore* self) noexcept {
-  ++self->park_gen;
-  self->park_word.store(open_word(self->park_gen), std::memory_order_release);
-}
-
 // The message a claimed wake-up travels in when the waker is on another thread.
 void on_wake_message(InboxNode* n) noexcept {
   GreenletCore* g = static_cast<GreenletMessage*>(n)->g;
@@ -75,6 +69,11 @@ bool claim(GreenletCore* g, std::uint64_t gen, Wake cause) noexcept {
     return true;
   }
   return g->park_word.compare_exchange_strong(w, ended, std::memory_order_acq_rel, std::memory_order_relaxed);
+}
+
+void end_park(GreenletCore* g) noexcept {
+  ++g->park_gen;
+  g->park_word.store(open_word(g->park_gen), std::memory_order_release);
 }
 
 Wake park_cause(const GreenletCore* g) noexcept {

@@ -79,6 +79,11 @@ void deliver(GreenletCore* g) noexcept;
 // its wait node where another thread can find it.
 void share_park(GreenletCore* self) noexcept;
 
+// The park of g's current generation is over: the next one opens, and every waker still holding
+// the old generation finds it stale. park() calls it when it returns; also for a greenlet that
+// will never run again (fork's child abandoning the other green threads).
+void end_park(GreenletCore* g) noexcept;
+
 // What ended g's current park, for a greenlet made ready by it and not yet run; Wake::none while
 // the park is open or when g is ready for another reason (spawned, yielded). Any thread; a snapshot.
 Wake park_cause(const GreenletCore* g) noexcept;
