@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <type_traits>
 
 #include "greenlet.hpp"
 #include "waiter.hpp"
@@ -71,12 +72,16 @@ enum class KillFrom { same_hub, other_thread };
 
 // W runs wait() (a blocking call with a short timeout, say 5 ms) on hub 0 and returns what it
 // returned; wake() runs on hub 1; waiting() says W is parked (the primitive's waiting count).
+// X starts W itself and runs again as soon as W parks: were they started one by one from this
+// thread, hub 0 could sleep between them and W's short deadline pass before X holds the hub.
 template <class Wait, class WakeFn, class Waiting>
 auto race_timeout(grove::HubGroup& hubs, First first, Wait wait, WakeFn wake, Waiting waiting) {
   Flag go, woken;
-  auto w = hubs.spawn_on(0, wait);
+  grove::Greenlet<std::invoke_result_t<Wait&>> w;
   auto x = hubs.spawn_on(0, [&] {
-    EXPECT_TRUE(spin_until(waiting));
+    w = grove::spawn(wait);
+    grove::yield();  // W runs until it parks
+    EXPECT_TRUE(yield_until(waiting));
     const auto t0 = std::chrono::steady_clock::now();
     auto deadline_passed = [&] { return std::chrono::steady_clock::now() - t0 > 20ms; };
     if (first == First::interruption) {

@@ -83,7 +83,7 @@ TEST(MtMutex, TimeoutAndCrossThreadUnlockInBothOrders) {
           release.raise();
           EXPECT_TRUE(unlocked.wait());
         },
-        [] { return true; });  // W parks before X runs (spawned first on the same hub)
+        [] { return true; });  // W parks at X's first yield (race_timeout)
     holder.join();
     EXPECT_EQ(got, first == First::wake);
     EXPECT_FALSE(m.locked()) << "ownership lost to a waiter that gave up, or never given back";
