@@ -11,7 +11,7 @@
 # run; default 5), SKIP_1M=1 (skip P3's one-million-greenlet run, the slowest step), CORE_ONLY=1
 # (P1–P4 only).
 # Needs: meson, ninja, Google Benchmark, go (golang-go), taskset; for P5–P9 also nginx, curl,
-# redis-server and redis-benchmark, python3. About 2–3 minutes on 2 cores for P1–P4, 10 for all.
+# redis-server and redis-benchmark, python3. About 2–3 minutes on 2 cores for P1–P4, 6–8 for all with SKIP_1M=1.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
