@@ -216,7 +216,8 @@ void Hub::disown(GreenletCore* g) noexcept {
 
 void Hub::loop() noexcept {
   for (;;) {
-    watch.came_back(now_ns());
+    std::int64_t now = now_ns();  // read again after a sleep (and to time the sleep until a timer)
+    watch.came_back(now);
     bool posted = drain_inbox();
     std::int64_t timeout;
     // A handler that ran since the last look must not wait for the next event to be noticed.
@@ -243,12 +244,13 @@ void Hub::loop() noexcept {
         GROVE_FATAL("%s", e.what());
       }
       inbox_.end_sleep();
-      watch.woke(now_ns());
+      now = now_ns();
+      watch.woke(now);
       watch.asleep.store(false, std::memory_order_relaxed);
       drain_inbox();
     }
     deliver_signals();
-    if (!timers_.empty()) fire_timers(now_ns());
+    if (!timers_.empty()) fire_timers(now);
     budget_ = kBatch;
     if (GreenletCore* g = pick_next(); g != hub_g_) switch_to(hub_g_, g);
   }
