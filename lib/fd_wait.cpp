@@ -33,11 +33,17 @@ namespace {
 std::mutex g_hubs_mu;
 Hub* g_hubs = nullptr;
 
+// What the hub knows of the fd's readiness and registration: forgotten when the file behind the
+// number changes hands.
+void clear_wait_flags(FdRecord& r) noexcept {
+  r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
+}
+
 void reset_wait_state(FdRecord& r, Wake wake_cause) noexcept {
   r.readers.wake_all(wake_cause);
   r.writers.wake_all(wake_cause);
   r.watchers.wake_all(wake_cause);
-  r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
+  clear_wait_flags(r);
 }
 
 }  // namespace
@@ -88,7 +94,7 @@ void Hub::fds_after_fork() noexcept {
           r.readers = WaitList{};
           r.writers = WaitList{};
           r.watchers = WaitList{};
-          r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
+          clear_wait_flags(r);
         }
         r.owner.store(nullptr, std::memory_order_relaxed);
       },
@@ -109,7 +115,7 @@ bool Hub::claim_fd(int, FdRecord& r) noexcept {
   }
   if (o != nullptr || !r.owner.compare_exchange_strong(o, this, std::memory_order_acq_rel)) return false;
   GROVE_ASSERT(r.readers.empty() && r.writers.empty() && r.watchers.empty(), "waiters on an unowned fd record");
-  r.registered = r.unpollable = r.read_ready = r.write_ready = r.read_drained = r.no_wait_first = false;
+  clear_wait_flags(r);
   r.wait_gen = gen;
   return true;
 }

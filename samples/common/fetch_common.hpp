@@ -115,8 +115,8 @@ inline std::string file_name_for(const std::string& url) {
 
 // Where a body goes: a temporary file next to the target, renamed into place only when the
 // download is complete — so a file that exists under its real name is always whole. With no
-// output directory it counts bytes and discards them. Small pieces (libcurl hands over 16 KiB at
-// a time) are gathered into 64 KiB writes; a piece as big as that is written at once.
+// output directory it counts bytes and discards them. Small pieces (a short recv, the rest of a
+// body behind its head) are gathered into 64 KiB writes; a piece as big as that is written at once.
 class OutputFile {
  public:
   OutputFile(const std::string& dir, const std::string& url) {

@@ -157,7 +157,7 @@ void send_file(int fd, int file, off_t size, bool keep_alive, bool head_only, bo
   // and while it does, other connections of this hub run, so each send has its own buffer.
   // Chunked mode uses odd-sized chunks so clients meet chunk boundaries mid-buffer.
   constexpr std::size_t kBuf = 64 * 1024;
-  const auto buf = std::make_unique<char[]>(kBuf);
+  const auto buf = std::make_unique_for_overwrite<char[]>(kBuf);
   const std::size_t step = chunked ? 10007 : kBuf;
   for (off_t off = 0; off < size;) {
     ssize_t n = ::pread(file, buf.get(), std::min<std::size_t>(step, static_cast<std::size_t>(size - off)), off);
