@@ -23,7 +23,6 @@ struct Node {
   const std::uint32_t* word;
   GreenletCore* g;
   std::uint64_t gen;
-  Hub* hub;
   Node* next = nullptr;
   Node* prev = nullptr;
   bool linked = false;
@@ -70,7 +69,8 @@ FutexWait wait_parked(Hub& hub, const std::uint32_t* word, std::uint32_t expecte
                       const char* reason, bool interruptible, const int* owner) noexcept {
   Bucket& b = bucket_of(word);
   GreenletCore* self = hub.current();
-  Node node{word, self, self->park_gen, &hub};
+  Node node{word, self, self->park_gen};
+  share_park(self);  // a waker on another thread claims it under the bucket lock (futex_wake)
   b.lock();
   if (load(word) != expected) {
     b.unlock();
@@ -102,6 +102,7 @@ FutexWait wait_parked(Hub& hub, const std::uint32_t* word, std::uint32_t expecte
       case Wake::killed:
       case Wake::scope_timeout:  // still on the list: wait on, in the next park
         aside.note_kill();
+        share_park(self);
         b.lock();
         node.gen = self->park_gen;
         b.unlock();
@@ -154,41 +155,27 @@ FutexWait futex_wait(const std::uint32_t* word, std::uint32_t expected, std::int
 int futex_wake(const std::uint32_t* word, int n, bool kernel_too) noexcept {
   if (n < 0) n = INT_MAX;
   Bucket& b = bucket_of(word);
-  struct Woken {
-    GreenletCore* g;
-    std::uint64_t gen;
-    Hub* hub;
-  };
+  // Claimed under the bucket lock, so that the waiter cannot end its park (a deadline, a kill)
+  // and go away between being taken off the list and being woken; delivered after the lock.
   constexpr int kBatch = 32;
-  Woken woken[kBatch];
+  GreenletCore* woken[kBatch];
   int total = 0;
   for (bool more = true; more && total < n;) {
-    int k = 0;
+    int k = 0, taken = 0;
     b.lock();
-    for (Node* p = b.head; p && total + k < n && k < kBatch;) {
+    for (Node* p = b.head; p && total + taken < n && taken < kBatch;) {
       Node* next = p->next;
       if (p->word == word) {
         b.remove(p);
-        woken[k++] = {p->g, p->gen, p->hub};
+        ++taken;  // counts as woken either way: a waiter that finds itself off the list returns so
+        if (claim(p->g, p->gen, Wake::unparked)) woken[k++] = p->g;
       }
       p = next;
     }
-    more = k == kBatch;
+    more = taken == kBatch;
     b.unlock();
-    Hub* here = tl_ctx.hub;
-    for (int i = 0; i < k; ++i) {
-      const Woken w = woken[i];
-      if (w.hub == here) {
-        unpark(w.g, w.gen, Wake::unparked);
-      } else {
-        try {
-          w.hub->post([w] { unpark(w.g, w.gen, Wake::unparked); });
-        } catch (...) {
-          GROVE_LOG(error, "futex_wake: cannot reach the hub of greenlet '%s'", w.g->name.c_str());
-        }
-      }
-    }
-    total += k;
+    for (int i = 0; i < k; ++i) deliver(woken[i]);
+    total += taken;
   }
   if (total < n && (kernel_too || b.kernel_waiters.load(std::memory_order_seq_cst) > 0)) {
     // Private first (what this process's threads wait with); the shared form reaches waiters that

@@ -334,6 +334,15 @@ std::size_t wait_any(GreenletCore* const* gs, std::size_t n, std::int64_t deadli
     if (elsewhere) hub.end_shared_wait();
   }
   for (std::size_t i = 0; i < added; ++i) remove_joiner(gs[i], nodes[i], &hub);
+  if (added < n && elsewhere) {
+    // One finished before the park, but a greenlet of another hub added before it may have
+    // claimed the park already, its wake-up then on its way here: close the park, or take it.
+    GreenletCore* self = hub.current();
+    if (claim(self, self->park_gen, Wake::unparked))
+      end_park(self);
+    else
+      park("wait_any", kNever);
+  }
   for (std::size_t i = 0; i < n; ++i)
     if (gs[i]->done()) return i;
   if (w != Wake::deadline) raise_if_interrupted(w);

@@ -81,7 +81,9 @@ Wake park_cause(const GreenletCore* g) noexcept {
 }
 
 void share_park(GreenletCore* self) noexcept {
-  self->park_word.store(open_word(self->park_gen) | kShared, std::memory_order_relaxed);
+  // An or, not a store: a wait on several things (wait_any) shares its park once per thing, and
+  // a waker of an earlier one may have claimed it already; the claim must stand.
+  self->park_word.fetch_or(kShared, std::memory_order_relaxed);
 }
 
 namespace {
