@@ -144,7 +144,6 @@ Hub::Hub() : stacks_(default_stack_size(), kKeptStacks) {
   watch.tid = ::gettid();
   watch.woke(now_ns());
   install_overflow_handler();
-  tid_ = static_cast<int>(sys::detail::call(SYS_gettid));
   join_registry();
   GROVE_LOG(debug, "hub created for this thread (stack size %zu, guards by %s)", stacks_.default_size(),
             StackPool::guard_method() == GuardMethod::guard_install ? "MADV_GUARD_INSTALL" : "mprotect");

@@ -167,7 +167,7 @@ class Hub {
   void end_shared_wait() noexcept { --shared_waits_; }
 
   // The OS thread's id (for signals sent to one of its green threads).
-  int thread_id() const noexcept { return tid_; }
+  int thread_id() const noexcept { return watch.tid; }
 
   // From a signal handler on this thread (async-signal-safe): make a sleeping loop look again.
   void wake_from_signal() noexcept {
@@ -240,7 +240,6 @@ class Hub {
   TimerHeap timers_;
   Poller poller_;
   std::size_t fd_waiters_ = 0;
-  int tid_ = 0;
   Hub* hubs_next_ = nullptr;  // all live hubs of the process (fd_wait.cpp)
   Hub* hubs_prev_ = nullptr;
   StackPool stacks_;

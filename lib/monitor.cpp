@@ -344,6 +344,8 @@ void start_thread() noexcept {
 
 void child_after_fork() noexcept {
   // The thread did not survive the fork and the eventfd is shared with the parent's: start anew.
+  // The parent's dump requests were the parent's: the child's new watch must not serve them.
+  g_dump_requests.store(0, std::memory_order_relaxed);
   const int old = g_wake_fd.exchange(-1);
   if (old >= 0) {
     disown_fd(old);

@@ -3,6 +3,7 @@
  * left waiting on a condition variable at fork time does not exist in the child: waking the
  * condition there wakes nobody (as green threads: the abandoned greenlet must not be run). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -26,6 +27,8 @@ static void release_waiter(void) {
   pthread_cond_broadcast(&go_c);
   pthread_mutex_unlock(&m);
 }
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 static void* forker(void* a) {
   (void)a;
   pthread_t w;
@@ -37,6 +40,9 @@ static void* forker(void* a) {
   if (pid == 0) {
     release_waiter();  /* nobody waits here */
     puts("child: woke the condition, nobody was waiting");
+    signal(SIGUSR1, on_usr1);  /* the child's thread is the child's: a signal to it arrives */
+    int rc = pthread_kill(pthread_self(), SIGUSR1);
+    printf("child: pthread_kill to itself returned %d, handler ran %d\n", rc, (int)got_usr1);
     pthread_t t; void* r; pthread_create(&t, NULL, inner, (void*)41); pthread_join(t, &r);
     printf("child: inner thread gave %ld\n", (long)r); fflush(stdout);
     return NULL;  /* the child's only thread ends: the child exits with 0 */

@@ -61,6 +61,32 @@ TEST(DumpSignal, MonitorNamesTheProgramsMainSpinning) {
   EXPECT_EQ(c.finish(20s), 0);
 }
 
+// The parent's dump requests stay the parent's: a child forked after one dumps only when it is
+// signalled itself.
+TEST(DumpSignal, AForkedChildDumpsOnlyOnItsOwnSignal) {
+  Child c({kGroveRun, "--dump-signal=USR2", "--", kTarget, "fork"}, {"GROVE_MAIN_HUB=1"});
+  ASSERT_TRUE(c.wait_for_out("ready\n", 20s)) << c.err();
+  ASSERT_EQ(::kill(c.pid(), SIGUSR2), 0);
+  ASSERT_TRUE(c.wait_for_err("wait_for_input", 20s)) << c.err();
+  c.write_stdin("go\n");  // the parent forks
+  ASSERT_TRUE(c.read_until([](const std::string& o, const std::string&) { return o.find("child ") != std::string::npos && o.find('\n', o.find("child ")) != std::string::npos; }, 20s)) << c.out();
+  const std::size_t at = c.out().find("child ") + 6;
+  const int child = std::stoi(c.out().substr(at));
+  ASSERT_GT(child, 0);
+  const std::string header = "on the hub of thread " + std::to_string(child) + " ";
+  ASSERT_EQ(::kill(child, SIGUSR2), 0);
+  ASSERT_TRUE(c.wait_for_err(header, 20s)) << c.err();
+  c.write_stdin("bye\n");  // the child reads it and ends; then the parent
+  c.close_stdin();
+  EXPECT_EQ(c.finish(20s), 0);
+  SCOPED_TRACE(c.err());
+  std::size_t dumps = 0;
+  for (std::size_t p = c.err().find(header); p != std::string::npos; p = c.err().find(header, p + 1)) ++dumps;
+  EXPECT_EQ(dumps, 1u) << "the child dumped for a signal the parent had received";
+  EXPECT_NE(c.out().find("child read 4\n"), std::string::npos) << c.out();
+  EXPECT_NE(c.out().find("child exited 0\n"), std::string::npos) << c.out();
+}
+
 TEST(DumpSignal, GroveRunRejectsBadValues) {
   for (const std::vector<std::string>& args : {std::vector<std::string>{"--dump-signal=NOPE"}, {"--monitor=soon"}}) {
     std::vector<std::string> argv{kGroveRun};
