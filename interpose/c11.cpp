@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 
 #include <new>
+#include <utility>
 
 #include "grove/detail/green.hpp"
 #include "hook.hpp"
@@ -132,8 +133,11 @@ thrd_t thrd_current() {
 // glibc's thrd_sleep calls its internal clock_nanosleep: route it through the hooked one.
 int thrd_sleep(const timespec* duration, timespec* remaining) {
   if (!on()) return real_thrd_sleep(duration, remaining);
+  // Like glibc's, it reports through its result only: errno is left as it was.
+  const int saved = errno;
   if (::nanosleep(duration, remaining) == 0) return 0;
-  return errno == EINTR ? -1 : -2;  // C11: -1 interrupted, another negative value on error
+  const int e = std::exchange(errno, saved);
+  return e == EINTR ? -1 : -2;  // C11: -1 interrupted, another negative value on error
 }
 
 void thrd_yield() {

@@ -2,7 +2,11 @@
  * thrd_*, mtx_* (plain, recursive, timed), cnd_*, call_once, tss_* with destructors. Results one
  * per line; the test compares a native run with a green-threads one. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
 #include <threads.h>
 #include <time.h>
 
@@ -40,6 +44,8 @@ static int hold_timed(void* arg) {
   return mtx_timedlock(&tm_, &t);
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   mtx_init(&m, mtx_plain);
@@ -76,5 +82,15 @@ int main(void) {
   printf("cnd_timedwait: timedout %d\n", cnd_timedwait(&c, &m, &abs) == thrd_timedout);
   mtx_unlock(&m);
   printf("thrd_equal(current, current): %d\n", thrd_equal(thrd_current(), thrd_current()) != 0);
+  /* An interrupted thrd_sleep says so in its result and leaves errno alone (glibc's does). */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;  /* no SA_RESTART */
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval it = {{0, 0}, {0, 20000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  errno = 4242;
+  const int slept = thrd_sleep(&(struct timespec){5, 0}, NULL);
+  printf("thrd_sleep interrupted: %d, errno kept %d\n", slept, errno == 4242);
   return 0;
 }
