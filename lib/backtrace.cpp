@@ -169,17 +169,6 @@ void of_signal(void* ucontext, Trace& out) noexcept {
   collect(*u, c, out);
 }
 
-std::string function_of(const Trace& t, int i) {
-  if (i < 0 || i >= t.n) return "";
-  // A return address points after the call; the call itself is one byte before.
-  const std::uintptr_t pc = (i == 0 && t.first_exact) ? t.pc[i] : t.pc[i] - 1;
-  try {
-    return boost::stacktrace::frame(reinterpret_cast<boost::stacktrace::frame::native_frame_ptr_t>(pc)).name();
-  } catch (...) {
-    return "";
-  }
-}
-
 std::string describe(const Trace& t, const char* indent) {
   std::string text;
   for (int i = 0; i < t.n; ++i) {

@@ -36,7 +36,5 @@ void of_signal(void* ucontext, Trace& out) noexcept;
 
 // One line per frame: `indent`#N 0x… function at file:line (or function+offset in library).
 std::string describe(const Trace& t, const char* indent);
-// The function name of one frame ("" if unknown).
-std::string function_of(const Trace& t, int i);
 
 }  // namespace grove::detail::backtrace

@@ -184,7 +184,6 @@ class Hub {
   static void for_each_hub(void (*fn)(Hub&, void*), void* arg);
   // Greenlets of this hub in the registry's order, oldest spawn last (for dumps). Hub thread only.
   GreenletCore* first_greenlet() const noexcept { return all_; }
-  GreenletCore* hub_greenlet() const noexcept { return hub_g_; }
   // What other threads see of this hub's loop (watch.hpp).
   HubWatch watch;
 

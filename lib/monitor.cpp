@@ -381,8 +381,6 @@ struct AtLoad {
 
 }  // namespace
 
-std::int64_t monitor_threshold_ns() noexcept { return g_threshold; }
-int dump_signal() noexcept { return g_dump_signal; }
 
 void start_watch_if_asked() noexcept {
   if (g_threshold == 0 && g_dump_signal == 0) [[likely]]

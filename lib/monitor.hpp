@@ -10,10 +10,6 @@ namespace grove::detail {
 // (once per process, and again in a forked child). Costs one load when neither is set.
 void start_watch_if_asked() noexcept;
 
-// GROVE_MONITOR's threshold in ns (0: off) and GROVE_DUMP_SIGNAL's signal (0: none), as read at load.
-std::int64_t monitor_threshold_ns() noexcept;
-int dump_signal() noexcept;
-
 // Parsers of the two variables: "100ms", "1.5s", "250us", "2000000ns", a bare number
 // is milliseconds ("0"/"off": off); "USR2", "SIGUSR2", "12". False if not understood.
 bool parse_duration(const char* text, std::int64_t& ns) noexcept;
