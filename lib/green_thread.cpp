@@ -32,10 +32,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <string>
 
 #include "assert.hpp"
+#include "grove/detail/spin_lock.hpp"
 #include "grove/errors.hpp"
 #include "green_futex.hpp"
 #include "green_internal.hpp"
@@ -49,6 +51,7 @@ using detail::FutexWait;
 using detail::GreenletCore;
 using detail::Hub;
 using detail::kNever;
+using detail::SpinLock;
 using detail::tl_ctx;
 
 namespace {
@@ -72,9 +75,9 @@ constexpr std::size_t kMaxRecords = std::size_t{1} << 18;
 static_assert(sizeof(GreenThread) <= kRecordSize, "GreenThread outgrew its slot");
 
 std::atomic<char*> g_arena{nullptr};
-std::atomic<bool> g_arena_busy{false};
-std::size_t g_arena_used = 0;       // under g_arena_busy
-GreenThread* g_free = nullptr;      // under g_arena_busy
+SpinLock g_arena_lock;
+std::size_t g_arena_used = 0;       // under g_arena_lock
+GreenThread* g_free = nullptr;      // under g_arena_lock
 std::atomic<int> g_next_id{1};
 std::uint32_t g_live = 0;           // futex word: green threads alive
 bool g_main_gone = false;           // in a child forked by a green thread: main is not there
@@ -87,19 +90,12 @@ __attribute__((constructor)) void track_fork() {
     tl_ctx.tid = 0;
     g_live = current() ? 1 : 0;
     g_main_gone = current() != nullptr;
-    new (&g_arena_busy) std::atomic<bool>(false);
+    new (&g_arena_lock) SpinLock;  // another thread may have held it at fork time
   });
 }
 
-struct ArenaLock {
-  ArenaLock() noexcept {
-    while (g_arena_busy.exchange(true, std::memory_order_acquire)) __builtin_ia32_pause();
-  }
-  ~ArenaLock() { g_arena_busy.store(false, std::memory_order_release); }
-};
-
 GreenThread* new_record() noexcept {
-  ArenaLock lock;
+  std::lock_guard lock(g_arena_lock);
   char* arena = g_arena.load(std::memory_order_acquire);
   if (!arena) {
     void* p = sys::mmap(nullptr, kRecordSize * kMaxRecords, PROT_READ | PROT_WRITE,
@@ -123,7 +119,7 @@ void free_record(GreenThread* t) noexcept {
   delete[] t->keys;
   t->~GreenThread();
   t->magic = 0;
-  ArenaLock lock;
+  std::lock_guard lock(g_arena_lock);
   t->next_free = g_free;
   g_free = t;
 }
